@@ -1,0 +1,213 @@
+import { z } from 'zod';
+import { parseDuration } from '../duration.js';
+
+/** Names that reach argv, unit names and queue names: a plain, shell-inert alphabet. */
+const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+const name = (what: string) =>
+  z.string().regex(NAME, `expected a ${what} name of lower-case letters, digits, ".", "_" and "-" (at most 64)`);
+
+/** "30s", "5m", "1h" or a number of seconds; parsed to milliseconds. */
+export const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = typeof value === 'number' ? value * 1000 : parseDuration(value);
+  if (ms === null || ms < 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 5m or 1h, got ${JSON.stringify(value)}`, input: value });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+const snowflake = z.string().regex(/^\d{15,22}$/, 'expected a Discord id (a snowflake of 15 to 22 digits, quoted)');
+
+const discordSchema = z.strictObject({
+  token: z.string().min(1).optional(),
+  applicationId: snowflake.optional(),
+  guildId: snowflake.optional(),
+  restApi: z.url().optional(),
+  alertChannelId: snowflake.optional(),
+  logChannelId: snowflake.optional(),
+  /** mutating commands run only in these channels; empty: any channel of the guild */
+  commandChannelIds: z.array(snowflake).default([]),
+  confirmTimeout: duration.default(300_000),
+  /** commands whose confirmation must be pressed by a second member with the capability */
+  twoPersonConfirm: z.array(z.string()).default([]),
+});
+
+const rolesSchema = z.strictObject({
+  viewer: z.array(snowflake).default([]),
+  operator: z.array(snowflake).default([]),
+  admin: z.array(snowflake).default([]),
+});
+
+const localSchema = z.strictObject({
+  /** role of a local shell/exec user who is not listed in `users`; `none` may run only /help */
+  defaultRole: z.enum([...ROLES, 'none']).default('none'),
+  users: z.record(z.string(), z.enum([...ROLES, 'none'])).default({}),
+});
+
+const httpHealth = z.strictObject({
+  /** answers 200 when the model is ready (llama-server /health, LiteLLM /health/liveliness) */
+  url: z.url().optional(),
+  /** an OpenAI-compatible /v1/models that must list `id` */
+  modelsUrl: z.url().optional(),
+  id: z.string().optional(),
+  /** how long /start waits for the probe */
+  startTimeout: duration.default(120_000),
+  /** one probe's timeout */
+  timeout: duration.default(3_000),
+});
+
+const systemdEngine = z.strictObject({
+  kind: z.literal('systemd'),
+  unit: z.string().regex(/^[A-Za-z0-9@._-]+\.(service|scope|target)$/, 'expected a unit name such as llama.service'),
+});
+const scriptEngine = z.strictObject({
+  kind: z.literal('script'),
+  /** the start script (argv[0]); relative paths are taken from `cwd` */
+  start: z.string().min(1),
+  args: z.array(z.string()).default([]),
+  /** optional stop script; without one the process group gets SIGTERM, then SIGKILL after `stopTimeout` */
+  stop: z.string().min(1).optional(),
+  pidFile: z.string().min(1),
+  logFile: z.string().min(1).optional(),
+  cwd: z.string().min(1).optional(),
+  env: z.record(z.string(), z.string()).default({}),
+  stopTimeout: duration.default(15_000),
+});
+const ollamaEngine = z.strictObject({
+  kind: z.literal('ollama'),
+  url: z.url().default('http://127.0.0.1:11434'),
+  /** the Ollama model tag, e.g. mistral:7b */
+  model: z.string().min(1),
+  keepAlive: z.string().default('5m'),
+});
+const dockerEngine = z.strictObject({
+  kind: z.literal('docker'),
+  container: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'expected a container name'),
+});
+
+export const engineSchema = z.discriminatedUnion('kind', [systemdEngine, scriptEngine, ollamaEngine, dockerEngine]);
+export type EngineConfig = z.infer<typeof engineSchema>;
+export type EngineKind = EngineConfig['kind'];
+
+const modelSchema = z.strictObject({
+  aliases: z.array(name('alias')).default([]),
+  type: z.enum(['chat', 'embeddings', 'vision', 'completion', 'rerank', 'proxy']),
+  description: z.string().optional(),
+  engine: engineSchema,
+  health: httpHealth.optional(),
+  /** expected VRAM in MiB, used by admission until a footprint has been measured */
+  vramMiB: z.number().int().nonnegative().default(0),
+  /** stop after this long without requests */
+  idleTtl: duration.optional(),
+  /** never stopped automatically */
+  pinned: z.boolean().default(false),
+  /** model_name in LiteLLM when it differs from the inventory name */
+  litellmName: z.string().optional(),
+});
+export type ModelConfig = z.infer<typeof modelSchema>;
+
+const hostSchema = z.strictObject({
+  description: z.string().optional(),
+  /** where model weights live; /status shows this disk */
+  modelDir: z.string().default('/'),
+  /** VRAM kept free for everything that is not a model (MiB, summed over the host's GPUs) */
+  vramReserveMiB: z.number().int().nonnegative().default(1024),
+  alerts: z
+    .strictObject({
+      vramHighPercent: z.number().min(1).max(100).default(95),
+      vramResolvePercent: z.number().min(1).max(100).optional(),
+      for: duration.default(60_000),
+      repeatEvery: duration.default(3_600_000),
+    })
+    .prefault({}),
+  gpu: z
+    .strictObject({
+      /** false: never run nvidia-smi on this host */
+      enabled: z.boolean().default(true),
+      sampleInterval: duration.default(1_000),
+      appsInterval: duration.default(10_000),
+    })
+    .prefault({}),
+  models: z.record(name('model'), modelSchema).default({}),
+});
+export type HostConfig = z.infer<typeof hostSchema>;
+
+const litellmSchema = z.strictObject({
+  url: z.url().optional(),
+  masterKey: z.string().optional(),
+  saltKey: z.string().optional(),
+  databaseUrl: z.string().optional(),
+  configPath: z.string().optional(),
+  /** the host whose inventory holds the proxy itself */
+  host: z.string().optional(),
+  /** model groups of the proxy that are not local models: aliases and cloud fallbacks */
+  groups: z
+    .record(
+      z.string(),
+      z.strictObject({
+        servedBy: z.string().optional(),
+        fallbacks: z.array(z.string()).default([]),
+        cloud: z.boolean().default(false),
+      }),
+    )
+    .default({}),
+});
+
+export const configSchema = z
+  .strictObject({
+    discord: discordSchema.prefault({}),
+    roles: rolesSchema.prefault({}),
+    local: localSchema.prefault({}),
+    redis: z
+      .strictObject({
+        url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+        prefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('labops'),
+      })
+      .prefault({}),
+    database: z
+      .strictObject({
+        url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').default('postgres://postgres@127.0.0.1:5432/labops'),
+        schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('labops'),
+      })
+      .prefault({}),
+    litellm: litellmSchema.prefault({}),
+    worker: z
+      .strictObject({
+        heartbeatInterval: duration.default(5_000),
+        shutdownTimeout: duration.default(30_000),
+        concurrency: z.number().int().min(1).max(64).default(4),
+      })
+      .prefault({}),
+    hosts: z.record(name('host'), hostSchema).refine((h) => Object.keys(h).length > 0, 'expected at least one host'),
+  })
+  .superRefine((config, ctx) => {
+    // every alias and name must point at one model per host
+    for (const [hostName, host] of Object.entries(config.hosts)) {
+      const seen = new Map<string, string>();
+      for (const [modelName, model] of Object.entries(host.models)) {
+        for (const label of [modelName, ...model.aliases]) {
+          const other = seen.get(label);
+          if (other && other !== modelName) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['hosts', hostName, 'models', modelName, 'aliases'],
+              message: `"${label}" already names ${other}`,
+            });
+          }
+          seen.set(label, modelName);
+        }
+      }
+    }
+    if (config.litellm.host && !config.hosts[config.litellm.host]) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['litellm', 'host'],
+        message: `expected one of ${Object.keys(config.hosts).join(' | ')}, got "${config.litellm.host}"`,
+      });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;

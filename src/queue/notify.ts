@@ -1,0 +1,97 @@
+import { Queue, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Reply } from '../chat/reply.js';
+import type { Logger } from '../logger.js';
+import { redactDeep } from '../redact.js';
+import { NOTIFY_QUEUE } from './names.js';
+import { blockingClient } from './redis.js';
+
+export type NoticeChannel = 'alert' | 'log';
+
+export interface Notice {
+  channel: NoticeChannel;
+  /** alerts: the alert key; a later notice with the same key edits the same message */
+  key?: string;
+  reply: Reply;
+  at: number;
+}
+
+/** Thrown by a notice handler to have the notice retried after `ms` (Discord's 429, a 5xx). */
+export class RetryLater extends Error {
+  constructor(
+    readonly ms: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Alerts and log posts go through a queue consumed by the chat side, so one raised while Discord
+ * or the bot is down is delivered when they are back. A notice is retried until it is delivered.
+ */
+export class Notifier {
+  private readonly queue: Queue;
+
+  constructor(
+    connection: Redis,
+    prefix: string,
+    private readonly logger: Logger,
+  ) {
+    this.queue = new Queue(NOTIFY_QUEUE, { connection, prefix, skipWaitingForReady: true });
+    this.queue.on('error', (err) => logger.warn({ err }, 'notify queue error'));
+  }
+
+  async post(channel: NoticeChannel, reply: Reply, opts: { key?: string } = {}): Promise<void> {
+    const notice: Notice = { channel, reply: redactDeep(reply), at: Date.now(), ...(opts.key ? { key: opts.key } : {}) };
+    try {
+      await this.queue.add(channel, notice, {
+        attempts: Number.MAX_SAFE_INTEGER,
+        backoff: { type: 'notice' },
+        removeOnComplete: { age: 24 * 3600, count: 1000 },
+        removeOnFail: false,
+      });
+    } catch (err) {
+      // Redis is down: the notice cannot be made durable; say so in the log rather than lose it silently
+      this.logger.error({ err, channel, title: notice.reply.title }, 'could not queue a notice');
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+/** The chat side's consumer: one notice at a time, in order, retried with backoff (or after RetryLater's delay). */
+export function consumeNotices(
+  redisUrl: string,
+  prefix: string,
+  handler: (notice: Notice, jobId: string) => Promise<void>,
+  logger: Logger,
+): { close(): Promise<void> } {
+  const client = blockingClient(redisUrl);
+  client.on('error', () => undefined);
+  const worker = new Worker(
+    NOTIFY_QUEUE,
+    async (job: Job) => {
+      await handler(job.data as Notice, job.id ?? '?');
+    },
+    {
+      connection: client,
+      prefix,
+      concurrency: 1,
+      settings: {
+        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+          err instanceof RetryLater ? err.ms : Math.min(60_000, 500 * 2 ** Math.min(attemptsMade, 7)),
+      },
+    },
+  );
+  worker.on('error', (err) => logger.warn({ err }, 'notice consumer error'));
+  worker.on('failed', (job, err) => logger.warn({ jobId: job?.id, reason: err.message }, 'notice not delivered yet; will retry'));
+  return {
+    async close() {
+      await worker.close();
+      client.disconnect();
+    },
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * Removes secrets from text before it reaches a chat message or a log line: every secret value
+ * the config resolved (master key, salt key, tokens, database passwords) and anything shaped like
+ * one (a password inside a URL, an `sk-` key, a bearer token, a Discord bot token).
+ */
+const secrets = new Set<string>();
+
+export function registerSecret(value: string | undefined | null): void {
+  if (value && value.length >= 4) secrets.add(value);
+}
+
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s/]+)@/gi;
+const SK_KEY = /\bsk-[A-Za-z0-9_-]{6,}/g;
+const BEARER = /\b(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi;
+const DISCORD_TOKEN = /\b[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}/g;
+
+export function redact(text: string): string {
+  let out = text;
+  for (const secret of secrets) out = out.split(secret).join('***');
+  return out
+    .replace(URL_PASSWORD, '$1***@')
+    .replace(SK_KEY, 'sk-***')
+    .replace(BEARER, '$1***')
+    .replace(DISCORD_TOKEN, '***');
+}
+
+/** A URL as it may be shown: password replaced. */
+export function safeUrl(url: string): string {
+  return redact(url);
+}
+
+/** Deep copy of a JSON-like value with every string redacted. */
+export function redactDeep<T>(value: T): T {
+  if (typeof value === 'string') return redact(value) as T;
+  if (Array.isArray(value)) return value.map((v) => redactDeep(v)) as T;
+  if (value && typeof value === 'object' && !(value instanceof Date)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T;
+  }
+  return value;
+}
