@@ -4,7 +4,7 @@ import pg from 'pg';
 import { unavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { errorMessage } from '../errors.js';
-import { key } from '../queue/redis.js';
+import { ensureRedis, key } from '../queue/redis.js';
 import { createPool, describeDatabase, ensureDatabase } from './db.js';
 import { migrate } from './migrations.js';
 
@@ -119,6 +119,7 @@ export class AuditLog {
 
   private async park(row: AuditRow): Promise<void> {
     try {
+      await ensureRedis(this.opts.redis, 'redis', 1_500);
       await this.opts.redis.rpush(this.pendingKey, JSON.stringify(row));
     } catch (err) {
       if (this.memory.length >= MEMORY_LIMIT) this.memory.shift();
@@ -129,6 +130,7 @@ export class AuditLog {
 
   private async pendingCount(): Promise<number> {
     try {
+      await ensureRedis(this.opts.redis, 'redis', 1_500);
       return this.memory.length + (await this.opts.redis.llen(this.pendingKey));
     } catch {
       return this.memory.length;
@@ -230,6 +232,8 @@ export class AuditLog {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.flushing?.catch(() => undefined);
+    // the last resort for rows neither PostgreSQL nor Redis took: the log keeps them
+    for (const row of this.memory.splice(0)) this.opts.logger.error({ auditRow: row }, 'audit row not stored: PostgreSQL and Redis were unreachable');
     await this.pool.end().catch(() => undefined);
   }
 }

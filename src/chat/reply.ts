@@ -14,6 +14,8 @@ export interface Field {
 }
 
 export type Block =
+  /** starts a new section (its own embed on Discord) */
+  | { kind: 'heading'; text: string }
   | { kind: 'text'; text: string }
   | { kind: 'fields'; fields: Field[] }
   | { kind: 'table'; title?: string; columns: string[]; rows: string[][] };
@@ -38,6 +40,7 @@ export interface Reply {
   data?: unknown;
 }
 
+export const heading = (t: string): Block => ({ kind: 'heading', text: t });
 export const text = (t: string): Block => ({ kind: 'text', text: t });
 export const fields = (f: Field[]): Block => ({ kind: 'fields', fields: f });
 export const table = (columns: string[], rows: string[][], title?: string): Block => ({ kind: 'table', columns, rows, ...(title ? { title } : {}) });

@@ -134,6 +134,8 @@ function formatIssue(issue: z.core.$ZodIssue, unsetRefs: Map<string, string>): s
       }
       return `${at}: ${issue.message}`;
     }
+    case 'invalid_key':
+      return `${at}: ${issue.issues.map((i) => i.message).join('; ')}`;
     case 'invalid_value':
       return `${at}: expected one of ${issue.values.map(String).join(' | ')}, got ${JSON.stringify(input)}`;
     case 'invalid_type':
@@ -142,7 +144,7 @@ function formatIssue(issue: z.core.$ZodIssue, unsetRefs: Map<string, string>): s
       }
       return `${at}: expected ${issue.expected}, got ${describe(input)}`;
     case 'unrecognized_keys': {
-      const known = knownKeys(path);
+      const known = knownKeys(issue.path.map(String));
       return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}${known ? ` (expected ${known})` : ''}`;
     }
     default:
@@ -159,8 +161,7 @@ function describe(value: unknown): string {
 }
 
 /** The keys a strict object at `path` accepts, for "did you mean" messages. */
-function knownKeys(path: string): string | null {
-  const parts = path ? path.split('.') : [];
+function knownKeys(parts: string[]): string | null {
   let schema: unknown = configSchema;
   for (const part of parts) {
     schema = unwrap(schema);

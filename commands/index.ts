@@ -1,0 +1,9 @@
+import type { AnyCommand } from '../src/chat/command.js';
+import help from './help.js';
+import jobs from './jobs.js';
+import log from './log.js';
+import models from './models.js';
+import status from './status.js';
+
+/** Every slash command, in the order /help lists them. */
+export const commands: readonly AnyCommand[] = [status, models, jobs, log, help];

@@ -1,0 +1,38 @@
+import { defineCommand } from '../src/chat/command.js';
+import { info, table, type Reply } from '../src/chat/reply.js';
+
+export default defineCommand({
+  name: 'log',
+  description: 'The audit log: who ran what, where, and how it ended (newest first).',
+  capability: 'viewer',
+  options: {
+    n: { type: 'integer', description: 'how many entries (default 20)', min: 1, max: 200 },
+    host: { type: 'string', description: 'only this host', autocomplete: 'host' },
+  },
+  async execute({ ctx, options }): Promise<Reply> {
+    const rows = await ctx.audit.recent(options.n ?? 20, options.host ? { host: options.host } : {});
+    return info(
+      `Last ${rows.length} audit entr${rows.length === 1 ? 'y' : 'ies'}`,
+      [
+        table(
+          ['when', 'who', 'role', 'what', 'host', 'job', 'outcome'],
+          rows.map((r) => [
+            r.startedAt.toISOString().replace('T', ' ').slice(0, 19),
+            r.actorName,
+            r.role ?? '–',
+            describe(r.command, r.args, r.kind),
+            r.host ?? '–',
+            r.jobId ?? '–',
+            r.error ? `${r.outcome}: ${r.error}` : r.outcome,
+          ]),
+        ),
+      ],
+      { data: { entries: rows } },
+    );
+  },
+});
+
+function describe(command: string, args: Record<string, unknown>, kind: string): string {
+  const opts = Object.entries(args ?? {}).map(([k, v]) => `${k}:${String(v)}`);
+  return [kind === 'command' ? `/${command}` : command, ...opts].join(' ');
+}

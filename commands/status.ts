@@ -1,0 +1,28 @@
+import { defineCommand } from '../src/chat/command.js';
+import { info, text, type Reply } from '../src/chat/reply.js';
+import { requesterOf } from '../src/chat/requester.js';
+import { collectHosts } from '../src/status/collect.js';
+import { auditLine, hostBlocks } from '../src/status/render-status.js';
+
+export default defineCommand({
+  name: 'status',
+  description: 'Workers, GPUs and the state of every model, per host. Never wakes a model.',
+  capability: 'viewer',
+  options: {
+    host: { type: 'string', description: 'only this host', autocomplete: 'host' },
+  },
+  async execute({ ctx, caller, options, progress }): Promise<Reply> {
+    const hosts = ctx.inventory.selectHosts(options.host);
+    const [reports, audit] = await Promise.all([
+      collectHosts(ctx, hosts, { requestedBy: requesterOf(caller), onProgress: progress }),
+      ctx.audit.health(),
+    ]);
+    const online = reports.filter((r) => r.snapshot).length;
+    const title = hosts.length === 1 ? `Status of ${hosts[0]}` : `Status of ${online}/${hosts.length} hosts`;
+    const reply = info(title, [...reports.flatMap((r) => hostBlocks(r)), text(''), text(auditLine(audit))], {
+      data: { hosts: reports, audit },
+    });
+    if (online < reports.length) reply.tone = 'warn';
+    return reply;
+  },
+});

@@ -1,0 +1,96 @@
+import { AuditLog } from '../audit/audit-log.js';
+import { Inventory, type ModelRef } from '../config/inventory.js';
+import type { Config } from '../config/schema.js';
+import type { WorkerContext } from '../context.js';
+import type { Engine } from '../engines/engine.js';
+import { createEngine } from '../engines/index.js';
+import { NvidiaSmiMonitor } from '../gpu/sampler.js';
+import { HostFacts } from '../host/facts.js';
+import type { Logger } from '../logger.js';
+import { startHeartbeat } from '../queue/heartbeat.js';
+import { Notifier } from '../queue/notify.js';
+import { commandClient } from '../queue/redis.js';
+import { HostWorker } from '../queue/worker.js';
+import { VERSION } from '../version.js';
+import { jobs } from '../../jobs/index.js';
+import { logRedisErrors } from './redis-log.js';
+
+export interface RunningWorker {
+  ctx: WorkerContext;
+  close(): Promise<void>;
+}
+
+/** `labops worker --host <name>`: consumes the host's queue, samples its GPUs, heartbeats. */
+export async function startWorker(config: Config, hostName: string, logger: Logger): Promise<RunningWorker> {
+  const inventory = new Inventory(config);
+  const host = inventory.host(hostName);
+  const log = logger.child({ host: hostName });
+  const redisUrl = config.redis.url;
+  const prefix = config.redis.prefix;
+  const redis = commandClient(redisUrl);
+  logRedisErrors(redis, redisUrl, log);
+
+  const audit = new AuditLog({ databaseUrl: config.database.url, schema: config.database.schema, redis, prefix, logger: log });
+  await audit.start();
+  const notify = new Notifier(redis, prefix, log);
+  const gpu = new NvidiaSmiMonitor(hostName, host.gpu, log);
+  const facts = new HostFacts(host.modelDir);
+  const engines = new Map<string, Engine>();
+  const startedAt = Date.now();
+
+  const ctx: WorkerContext = {
+    config,
+    inventory,
+    hostName,
+    host,
+    logger: log,
+    redis,
+    prefix,
+    audit,
+    notify,
+    gpu,
+    facts,
+    startedAt,
+    engineFor(ref: ModelRef) {
+      let engine = engines.get(ref.name);
+      if (!engine) {
+        engine = createEngine(ref, { logger: log });
+        engines.set(ref.name, engine);
+      }
+      return engine;
+    },
+  };
+
+  gpu.start();
+  void facts.prime().catch((err: unknown) => log.warn({ err }, 'could not read host facts'));
+  const worker = new HostWorker({
+    host: hostName,
+    redisUrl,
+    prefix,
+    jobs,
+    ctx,
+    concurrency: config.worker.concurrency,
+    shutdownTimeoutMs: config.worker.shutdownTimeout,
+  });
+  worker.start();
+  const heartbeat = startHeartbeat(
+    redis,
+    prefix,
+    { host: hostName, version: VERSION, pid: process.pid, startedAt, intervalMs: config.worker.heartbeatInterval },
+    () => undefined, // Redis outages are logged once by logRedisErrors
+  );
+  log.info({ version: VERSION, queue: `host.${hostName}` }, 'worker started');
+
+  return {
+    ctx,
+    async close() {
+      await heartbeat.stop();
+      await worker.close();
+      await gpu.stop();
+      await audit.flush().catch(() => undefined);
+      await Promise.allSettled([audit.close(), notify.close()]);
+      redis.disconnect();
+      log.info('worker stopped');
+    },
+  };
+}

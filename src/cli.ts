@@ -1,0 +1,206 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
+import { createLogger, type Logger } from './logger.js';
+import { VERSION } from './version.js';
+import { isUserError } from './errors.js';
+
+const USAGE = `labops ${VERSION} — chat-ops for a self-hosted LLM lab
+
+Usage:
+  labops [all] [--host <name>]          bot and worker in one process (what npm start runs)
+  labops bot                            the chat side: Discord when a token is set, else the local shell
+  labops worker --host <name>           the worker of one GPU host
+  labops shell [--user <u>] [--role <r>]
+                                        an interactive console
+  labops exec "<command>" [--as <role>] [--user <u>] [--yes] [--json]
+                                        one command; exit 0 ok, 1 failed or declined, 2 usage or permission
+  labops config check [<file>]          validate a config file
+  labops deploy-commands --guild <id> | --global
+                                        register the slash commands with Discord (bulk overwrite)
+
+Options:
+  --config <file>   the config (default: $LABOPS_CONFIG, ./labops.yaml, the shipped example)
+  -h, --help        this text
+  -v, --version     the version`;
+
+type Flags = {
+  config?: string;
+  host?: string;
+  user?: string;
+  role?: string;
+  as?: string;
+  yes?: boolean;
+  json?: boolean;
+  guild?: string;
+  global?: boolean;
+  help?: boolean;
+  version?: boolean;
+};
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        host: { type: 'string' },
+        user: { type: 'string' },
+        role: { type: 'string' },
+        as: { type: 'string' },
+        yes: { type: 'boolean', short: 'y' },
+        json: { type: 'boolean' },
+        guild: { type: 'string' },
+        global: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
+    return 2;
+  }
+  const flags = parsed.values as Flags;
+  const [verb = 'all', ...rest] = parsed.positionals;
+  if (flags.help) return print(USAGE, 0);
+  if (flags.version) return print(VERSION, 0);
+
+  if (verb === 'config') {
+    if (rest[0] !== 'check') return print(`labops config: expected "check"\n\n${USAGE}`, 2, true);
+    const file = rest[1] ?? flags.config;
+    const loaded = tryLoad(file);
+    if (!loaded) return 2;
+    const hosts = Object.entries(loaded.config.hosts);
+    return print(`${loaded.file}: ok — ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${hosts.reduce((n, [, h]) => n + Object.keys(h.models).length, 0)} models`, 0);
+  }
+
+  const loaded = tryLoad(flags.config);
+  if (!loaded) return 2;
+  const { config } = loaded;
+  const interactive = verb === 'all' || verb === 'bot' || verb === 'shell';
+  const quietConsole = interactive && !config.discord.token && !process.env.LABOPS_LOG_LEVEL;
+  const logger = createLogger({ level: verb === 'exec' || quietConsole ? 'warn' : undefined });
+
+  try {
+    switch (verb) {
+      case 'exec':
+        return await exec(config, logger, rest, flags);
+      case 'shell':
+        return await shell(config, logger, flags);
+      case 'worker':
+        return await worker(config, logger, flags);
+      case 'bot':
+        return await botAndMaybeWorker(config, logger, flags, false);
+      case 'all':
+        return await botAndMaybeWorker(config, logger, flags, true);
+      case 'deploy-commands': {
+        const { deployCommands } = await import('./chat/discord/deploy.js');
+        return await deployCommands(config, logger, { guild: flags.guild, global: Boolean(flags.global) });
+      }
+      default:
+        return print(`Unknown verb "${verb}".\n\n${USAGE}`, 2, true);
+    }
+  } catch (err) {
+    if (isUserError(err)) return print(`${err.message}${err.hint ? `\n→ ${err.hint}` : ''}`, err.kind === 'usage' || err.kind === 'permission' ? 2 : 1, true);
+    logger.error({ err }, 'labops stopped on an unexpected error');
+    return print(`labops stopped on an unexpected error: ${(err as Error).message}`, 1, true);
+  }
+}
+
+function tryLoad(file?: string): LoadedConfig | null {
+  try {
+    return loadConfig(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Invalid configuration ${err.message}\n`);
+      return null;
+    }
+    throw err;
+  }
+}
+
+function print(text: string, code: number, toStderr = false): number {
+  (toStderr ? process.stderr : process.stdout).write(`${text}\n`);
+  return code;
+}
+
+async function exec(config: LoadedConfig['config'], logger: Logger, rest: string[], flags: Flags): Promise<number> {
+  const line = rest.join(' ').trim();
+  if (!line) return print(`labops exec: which command? e.g. labops exec "/status" --as viewer\n\n${USAGE}`, 2, true);
+  const [{ localCaller }, { createBotContext }, { runExec }] = await Promise.all([
+    import('./chat/shell/local-caller.js'),
+    import('./app/bot-context.js'),
+    import('./chat/shell/exec.js'),
+  ]);
+  const caller = localCaller(config, 'exec', { user: flags.user, role: flags.as ?? flags.role });
+  const ctx = await createBotContext(config, logger);
+  try {
+    return await runExec(ctx, caller, line, { yes: Boolean(flags.yes), json: Boolean(flags.json) });
+  } finally {
+    await ctx.close();
+  }
+}
+
+async function shell(config: LoadedConfig['config'], logger: Logger, flags: Flags): Promise<number> {
+  const [{ localCaller }, { createBotContext }, { runShell }] = await Promise.all([
+    import('./chat/shell/local-caller.js'),
+    import('./app/bot-context.js'),
+    import('./chat/shell/shell.js'),
+  ]);
+  const caller = localCaller(config, 'shell', { user: flags.user, role: flags.role ?? flags.as });
+  const ctx = await createBotContext(config, logger);
+  try {
+    await runShell(ctx, caller);
+    return 0;
+  } finally {
+    await ctx.close();
+  }
+}
+
+function hostFor(config: LoadedConfig['config'], flags: Flags): string {
+  return flags.host ?? process.env.LABOPS_HOST ?? Object.keys(config.hosts)[0]!;
+}
+
+async function worker(config: LoadedConfig['config'], logger: Logger, flags: Flags): Promise<number> {
+  if (!flags.host && !process.env.LABOPS_HOST) return print(`labops worker: which host? --host ${Object.keys(config.hosts).join(' | ')}`, 2, true);
+  const { startWorker } = await import('./app/worker.js');
+  const { onShutdown } = await import('./app/shutdown.js');
+  const running = await startWorker(config, hostFor(config, flags), logger);
+  onShutdown(logger, config.worker.shutdownTimeout + 5_000, [() => running.close()]);
+  return await new Promise<number>(() => undefined); // runs until a signal
+}
+
+async function botAndMaybeWorker(config: LoadedConfig['config'], logger: Logger, flags: Flags, withWorker: boolean): Promise<number> {
+  const [{ createBotContext }, { startChat }, { onShutdown }] = await Promise.all([
+    import('./app/bot-context.js'),
+    import('./app/chat.js'),
+    import('./app/shutdown.js'),
+  ]);
+  const closers: (() => Promise<void>)[] = [];
+  const shutdown = onShutdown(logger, config.worker.shutdownTimeout + 5_000, closers);
+  if (withWorker) {
+    const { startWorker } = await import('./app/worker.js');
+    const running = await startWorker(config, hostFor(config, flags), logger);
+    closers.push(() => running.close());
+  }
+  const ctx = await createBotContext(config, logger);
+  const chat = await startChat(ctx, config, logger, { user: flags.user, role: flags.role ?? flags.as });
+  closers.unshift(() => chat.close());
+  closers.push(() => ctx.close());
+  const code = await chat.done;
+  return await shutdown(code);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // open handles (ioredis reconnect timers) must not keep a finished one-shot command alive
+    setTimeout(() => process.exit(code), 50).unref();
+  },
+  (err: unknown) => {
+    process.stderr.write(`labops: ${(err as Error)?.stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,105 @@
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig } from '../src/config/load.js';
+import { EXAMPLE_CONFIG } from '../src/paths.js';
+import { redact } from '../src/redact.js';
+import { runCli } from './support/cli.js';
+
+const minimal = (engine: string) => `
+hosts:
+  gpu-1:
+    models:
+      chat-hermes-3-llama-3.1-8b:
+        type: chat
+        engine: ${engine}
+`;
+
+function problems(yaml: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(yaml, 'labops.yaml', env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('config', () => {
+  it('the shipped example mirrors the lab and validates', () => {
+    const { config } = loadConfig(EXAMPLE_CONFIG, {});
+    const models = config.hosts['gpu-1']!.models;
+    expect(Object.keys(models)).toEqual(
+      expect.arrayContaining(['litellm', 'chat-hermes-3-llama-3.1-8b', 'chat-qwen2.5-0.5b-vllm', 'chat-mistral-7b-ollama', 'vision-qwen3-vl-4b-ollama', 'embeddings-default']),
+    );
+    expect(models['chat-hermes-3-llama-3.1-8b']!.aliases).toEqual(['chat-hermes']);
+    expect(models['chat-hermes-3-llama-3.1-8b']!.engine).toMatchObject({ kind: 'script', start: 'bin/start_llamacpp.sh' });
+    expect(models['embeddings-default']!.engine).toEqual({ kind: 'systemd', unit: 'litellm-embed-arctic.service' });
+    expect(models.litellm!.engine).toEqual({ kind: 'systemd', unit: 'litellm.service' });
+    expect(config.litellm.groups['chat-default']).toMatchObject({ servedBy: 'chat-hermes-3-llama-3.1-8b', fallbacks: ['qwen3-coder-480b-cloud'] });
+  });
+
+  it('names the key path and the choices for a misspelt engine kind', () => {
+    expect(problems(minimal('{ kind: sytemd, unit: x.service }'))).toEqual([
+      'hosts.gpu-1.models.chat-hermes-3-llama-3.1-8b.engine.kind: expected one of systemd | script | ollama | docker, got "sytemd"',
+    ]);
+  });
+
+  it('names unknown keys with the keys it expected', () => {
+    const [problem] = problems(`${minimal('{ kind: systemd, unit: x.service }')}        vramMib: 100\n`);
+    expect(problem).toMatch(/^hosts\.gpu-1\.models\.chat-hermes-3-llama-3\.1-8b: unknown key "vramMib" \(expected .*vramMiB/);
+  });
+
+  it('says which type it expected and what it got', () => {
+    expect(problems(`${minimal('{ kind: systemd, unit: x.service }')}        vramMiB: lots\n`)).toEqual([
+      'hosts.gpu-1.models.chat-hermes-3-llama-3.1-8b.vramMiB: expected number, got "lots"',
+    ]);
+    expect(problems(`${minimal('{ kind: systemd, unit: x.service }')}        idleTtl: soon\n`)[0]).toMatch(/idleTtl: expected a duration such as 30s, 5m or 1h, got "soon"/);
+  });
+
+  it('reads env: and os.environ/ references from the environment and redacts them', () => {
+    const yaml = `litellm:\n  masterKey: env:LAB_MASTER\n  saltKey: os.environ/LAB_SALT\n${minimal('{ kind: systemd, unit: x.service }')}`;
+    const config = parseConfig(yaml, 'labops.yaml', { LAB_MASTER: 'sk-master-123456', LAB_SALT: 'salty-salt-value' });
+    expect(config.litellm.masterKey).toBe('sk-master-123456');
+    expect(config.litellm.saltKey).toBe('salty-salt-value');
+    expect(redact('key=salty-salt-value and sk-master-123456')).toBe('key=*** and ***');
+  });
+
+  it('says when a required value comes from an unset variable', () => {
+    const yaml = minimal('{ kind: systemd, unit: env:UNIT_NAME }');
+    expect(problems(yaml, {})).toEqual([
+      'hosts.gpu-1.models.chat-hermes-3-llama-3.1-8b.engine.unit: required, but environment variable UNIT_NAME is not set',
+    ]);
+  });
+
+  it('refuses names that could reach a shell or a queue name badly', () => {
+    const yaml = `hosts:\n  "gpu 1; rm -rf /":\n    models: {}\n`;
+    expect(problems(yaml)[0]).toMatch(/^hosts\.gpu 1; rm -rf \/: .*expected a host name/);
+  });
+
+  it('refuses an alias that already names another model', () => {
+    const yaml = `hosts:
+  gpu-1:
+    models:
+      chat-a: { type: chat, aliases: [chat], engine: { kind: systemd, unit: a.service } }
+      chat-b: { type: chat, aliases: [chat], engine: { kind: systemd, unit: b.service } }
+`;
+    expect(problems(yaml)).toEqual(['hosts.gpu-1.models.chat-b.aliases: "chat" already names chat-a']);
+  });
+
+  it('`labops config check` exits 0 for a good file and 2 with the message for a bad one', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'labops-config-'));
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, minimal('{ kind: sytemd, unit: x.service }'));
+    const good = await runCli(['config', 'check', EXAMPLE_CONFIG], process.env);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(/ok — 1 host, 6 models/);
+    const result = await runCli(['config', 'check', bad], process.env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('hosts.gpu-1.models.chat-hermes-3-llama-3.1-8b.engine.kind: expected one of systemd | script | ollama | docker, got "sytemd"');
+    const missing = await runCli(['config', 'check', join(dir, 'nope.yaml')], process.env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.yaml: cannot read the file \(ENOENT\)/);
+  });
+});
