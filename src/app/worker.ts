@@ -20,8 +20,12 @@ export interface RunningWorker {
   close(): Promise<void>;
 }
 
-/** `labops worker --host <name>`: consumes the host's queue, samples its GPUs, heartbeats. */
-export async function startWorker(config: Config, hostName: string, logger: Logger): Promise<RunningWorker> {
+export interface OwnedWorkerContext extends WorkerContext {
+  close(): Promise<void>;
+}
+
+/** What processors of one host need: Redis, the audit log, the GPU monitor (not started), host facts, engines. */
+export async function createWorkerContext(config: Config, hostName: string, logger: Logger): Promise<OwnedWorkerContext> {
   const inventory = new Inventory(config);
   const host = inventory.host(hostName);
   const log = logger.child({ host: hostName });
@@ -29,16 +33,12 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
   const prefix = config.redis.prefix;
   const redis = commandClient(redisUrl);
   logRedisErrors(redis, redisUrl, log);
-
   const audit = new AuditLog({ databaseUrl: config.database.url, schema: config.database.schema, redis, prefix, logger: log });
   await audit.start();
   const notify = new Notifier(redis, prefix, log);
   const gpu = new NvidiaSmiMonitor(hostName, host.gpu, log);
-  const facts = new HostFacts(host.modelDir);
   const engines = new Map<string, Engine>();
-  const startedAt = Date.now();
-
-  const ctx: WorkerContext = {
+  return {
     config,
     inventory,
     hostName,
@@ -49,8 +49,8 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
     audit,
     notify,
     gpu,
-    facts,
-    startedAt,
+    facts: new HostFacts(host.modelDir),
+    startedAt: Date.now(),
     engineFor(ref: ModelRef) {
       let engine = engines.get(ref.name);
       if (!engine) {
@@ -59,14 +59,25 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
       }
       return engine;
     },
+    async close() {
+      await gpu.stop();
+      await audit.flush().catch(() => undefined);
+      await Promise.allSettled([audit.close(), notify.close()]);
+      redis.disconnect();
+    },
   };
+}
 
-  gpu.start();
-  void facts.prime().catch((err: unknown) => log.warn({ err }, 'could not read host facts'));
+/** `labops worker --host <name>`: consumes the host's queue, samples its GPUs, heartbeats. */
+export async function startWorker(config: Config, hostName: string, logger: Logger): Promise<RunningWorker> {
+  const ctx = await createWorkerContext(config, hostName, logger);
+  const log = ctx.logger;
+  ctx.gpu.start();
+  void ctx.facts.prime().catch((err: unknown) => log.warn({ err }, 'could not read host facts'));
   const worker = new HostWorker({
     host: hostName,
-    redisUrl,
-    prefix,
+    redisUrl: config.redis.url,
+    prefix: config.redis.prefix,
     jobs,
     ctx,
     concurrency: config.worker.concurrency,
@@ -74,9 +85,9 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
   });
   worker.start();
   const heartbeat = startHeartbeat(
-    redis,
-    prefix,
-    { host: hostName, version: VERSION, pid: process.pid, startedAt, intervalMs: config.worker.heartbeatInterval },
+    ctx.redis,
+    config.redis.prefix,
+    { host: hostName, version: VERSION, pid: process.pid, startedAt: ctx.startedAt, intervalMs: config.worker.heartbeatInterval },
     () => undefined, // Redis outages are logged once by logRedisErrors
   );
   log.info({ version: VERSION, queue: `host.${hostName}` }, 'worker started');
@@ -86,10 +97,7 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
     async close() {
       await heartbeat.stop();
       await worker.close();
-      await gpu.stop();
-      await audit.flush().catch(() => undefined);
-      await Promise.allSettled([audit.close(), notify.close()]);
-      redis.disconnect();
+      await ctx.close();
       log.info('worker stopped');
     },
   };

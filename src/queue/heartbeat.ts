@@ -8,6 +8,8 @@ export interface Heartbeat {
   startedAt: number;
   lastBeat: number;
   intervalMs: number;
+  /** set by a worker that shut down cleanly */
+  stoppedAt?: number;
 }
 
 /** A host is offline when its worker has missed three beats. */
@@ -27,6 +29,7 @@ export function startHeartbeat(
       await redis
         .multi()
         .hset(hbKey(prefix, beat.host), { ...beat, lastBeat: Date.now() })
+        .hdel(hbKey(prefix, beat.host), 'stoppedAt')
         .pexpire(hbKey(prefix, beat.host), 7 * 24 * 3600 * 1000)
         .exec();
     } catch (err) {
@@ -37,8 +40,10 @@ export function startHeartbeat(
   const timer = setInterval(() => void write(), beat.intervalMs);
   timer.unref();
   return {
+    /** a clean shutdown says so at once, rather than after three missed beats */
     async stop() {
       clearInterval(timer);
+      await redis.hset(hbKey(prefix, beat.host), 'stoppedAt', Date.now()).catch(onError);
     },
   };
 }
@@ -53,9 +58,10 @@ export async function readHeartbeat(redis: Redis, prefix: string, host: string):
     startedAt: Number(raw.startedAt),
     lastBeat: Number(raw.lastBeat),
     intervalMs: Number(raw.intervalMs),
+    ...(raw.stoppedAt ? { stoppedAt: Number(raw.stoppedAt) } : {}),
   };
 }
 
 export function isOnline(hb: Heartbeat | null, now = Date.now()): boolean {
-  return hb !== null && now - hb.lastBeat <= MISSED_BEATS * hb.intervalMs;
+  return hb !== null && hb.stoppedAt === undefined && now - hb.lastBeat <= MISSED_BEATS * hb.intervalMs;
 }

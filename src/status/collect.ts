@@ -26,7 +26,7 @@ export async function collectHosts(
       const [heartbeat, queue] = await Promise.all([readHeartbeat(ctx.redis, ctx.prefix, host), ctx.jobs.counts(host)]);
       const online = isOnline(heartbeat);
       if (!online) {
-        return { host, heartbeat, online, queue, snapshot: null, problem: heartbeat ? 'worker offline' : 'no worker has reported yet' };
+        return { host, heartbeat, online, queue, snapshot: null, problem: !heartbeat ? 'no worker has reported yet' : heartbeat.stoppedAt ? 'worker stopped' : 'worker offline' };
       }
       try {
         opts.onProgress?.(`asking the worker on ${host}`);

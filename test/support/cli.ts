@@ -87,8 +87,13 @@ export async function startWorkerProcess(lab: { env: NodeJS.ProcessEnv; prefix: 
   const worker = new CliProcess(['worker', '--host', host], { ...lab.env, ...env });
   const redis = new Redis(REDIS_URL);
   try {
-    const deadline = Date.now() + 15_000;
-    while (!(await redis.exists(`${lab.prefix}:heartbeat:${host}`))) {
+    const started = Date.now();
+    const deadline = started + 15_000;
+    const fresh = async () => {
+      const hb = await redis.hmget(`${lab.prefix}:heartbeat:${host}`, 'lastBeat', 'pid');
+      return Number(hb[0]) >= started && Number(hb[1]) === worker.child.pid;
+    };
+    while (!(await fresh())) {
       if (worker.child.exitCode !== null) throw new Error(`worker exited (${worker.child.exitCode}): ${worker.stderr}`);
       if (Date.now() > deadline) throw new Error(`worker for ${host} did not heartbeat within 15 s: ${worker.stderr}`);
       await new Promise((r) => setTimeout(r, 50));

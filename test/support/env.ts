@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -22,8 +22,12 @@ export interface TestLab {
   prefix: string;
   schema: string;
   config: Record<string, unknown>;
-  /** environment for child processes: the config, and PATH without any real nvidia-smi/systemctl */
+  /** environment for child processes: the config, and a PATH that holds only `node` and what `link` put there */
   env: NodeJS.ProcessEnv;
+  /** the folder on the lab's PATH */
+  binDir: string;
+  /** puts a program (a stand-in such as the fake nvidia-smi) on the lab's PATH under `name` */
+  link(name: string, target: string): void;
   cleanup(): Promise<void>;
 }
 
@@ -63,11 +67,15 @@ export function createTestLab(overrides: { hosts?: Record<string, unknown>; loca
   };
   const configFile = join(dir, 'labops.yaml');
   writeFileSync(configFile, stringify(config));
+  // No /usr/bin: this machine's systemctl, docker or nvidia-smi must not answer for the lab.
+  const binDir = join(dir, 'bin-path');
+  mkdirSync(binDir);
+  symlinkSync(process.execPath, join(binDir, 'node'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     LABOPS_CONFIG: configFile,
     LABOPS_LOG_LEVEL: process.env.LABOPS_LOG_LEVEL ?? 'warn',
-    PATH: `${join(dir, 'bin-path')}:/usr/bin:/bin`,
+    PATH: binDir,
     DISCORD_TOKEN: '',
   };
   return {
@@ -77,6 +85,10 @@ export function createTestLab(overrides: { hosts?: Record<string, unknown>; loca
     schema,
     config,
     env,
+    binDir,
+    link(name, target) {
+      symlinkSync(target, join(binDir, name));
+    },
     async cleanup() {
       await deleteKeys(prefix);
       await dropSchema(schema);
