@@ -1,0 +1,183 @@
+import { link, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { EngineConfig } from '../config/schema.js';
+import { errorMessage, failedError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { runCommand, said, type Env } from './command.js';
+import { spawnDetached } from './detached.js';
+import type { Engine, EngineState } from './engine.js';
+import { bootTimeMs, isAlive, procStat, processTree } from './proc.js';
+import { sleep } from './sleep.js';
+import { tailFile } from './tail.js';
+
+type ScriptConfig = Extract<EngineConfig, { kind: 'script' }>;
+
+export interface ScriptOptions {
+  config: ScriptConfig;
+  logger: Logger;
+  env?: Env;
+  /** where the log goes when the config names no logFile */
+  defaultLogFile: string;
+}
+
+const POLL_MS = 100;
+const KILL_WAIT_MS = 3_000;
+
+/**
+ * A start script (and optional stop script) with a pid file, like `bin/start_llamacpp.sh`.
+ *
+ * The pid file is trusted while its pid is alive, whatever that process's command line is: start
+ * scripts often `exec` into the server or background it, so the command line cannot prove that a
+ * process is or is not ours. A pid file written before the last boot is stale, which covers the
+ * common case of a pid reused after a reboot.
+ */
+export class ScriptEngine implements Engine {
+  readonly kind = 'script' as const;
+  readonly cwd: string;
+  readonly startPath: string;
+  readonly stopPath: string | undefined;
+  readonly pidFile: string;
+  readonly logFile: string;
+
+  constructor(private readonly opts: ScriptOptions) {
+    const c = opts.config;
+    this.cwd = resolve(c.cwd ?? process.cwd());
+    this.startPath = resolve(this.cwd, c.start);
+    this.stopPath = c.stop === undefined ? undefined : resolve(this.cwd, c.stop);
+    this.pidFile = resolve(this.cwd, c.pidFile);
+    this.logFile = resolve(this.cwd, c.logFile ?? opts.defaultLogFile);
+  }
+
+  async start(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    if ((await this.state(signal)).state === 'running') return;
+    await mkdir(dirname(this.pidFile), { recursive: true });
+    await mkdir(dirname(this.logFile), { recursive: true });
+    await rm(this.pidFile, { force: true });
+
+    const log = await open(this.logFile, 'a');
+    let pid: number;
+    try {
+      pid = await spawnDetached(this.startPath, this.opts.config.args, { cwd: this.cwd, env: this.env(), logFd: log.fd });
+    } catch (err) {
+      throw failedError(`Cannot run ${this.startPath}: ${errorMessage(err)}`);
+    } finally {
+      await log.close();
+    }
+    // a script that writes its own pid file (the server's pid) wins, before or after this
+    await createExclusive(this.pidFile, `${pid}\n`);
+    this.opts.logger.info({ pid, script: this.startPath, log: this.logFile }, 'started script');
+  }
+
+  async stop(signal: AbortSignal): Promise<void> {
+    const found = await this.find();
+    if (found && found.pids.length > 0) {
+      const stopped = (this.stopPath && (await this.runStopScript(found.pids, signal))) || (await this.terminate(found.pids, found.pgrp, signal));
+      if (!stopped) throw failedError(`Processes ${found.pids.join(', ')} of ${this.startPath} did not exit after SIGKILL.`);
+    }
+    await rm(this.pidFile, { force: true });
+  }
+
+  async state(_signal?: AbortSignal): Promise<EngineState> {
+    const found = await this.find();
+    if (!found) return { state: 'stopped', pids: [] };
+    if (found.stale) return { state: 'stopped', pids: [], detail: `stale pid file (${found.stale})` };
+    if (found.pids.length === 0) return { state: 'stopped', pids: [], detail: `not running (stale pid file, pid ${found.pid})` };
+    return { state: 'running', pids: found.pids };
+  }
+
+  async logs(lines: number): Promise<string[]> {
+    return tailFile(this.logFile, lines);
+  }
+
+  /** The pid from the pid file and the processes that belong to it. */
+  private async find(): Promise<{ pid: number; pgrp: number | undefined; pids: number[]; stale?: string } | null> {
+    const pid = await this.readPid();
+    if (pid === null) return null;
+    const boot = await bootTimeMs();
+    const written = (await stat(this.pidFile).catch(() => null))?.mtimeMs;
+    if (boot !== null && written !== undefined && written < boot) return { pid, pgrp: undefined, pids: [], stale: 'written before the last boot' };
+
+    const alive = await isAlive(pid);
+    // a dead leader's group may live on: a script that backgrounds the server and exits
+    const group = alive ? (await procStat(pid))?.pgrp : pid;
+    const own = (await procStat(process.pid))?.pgrp;
+    const pgrp = group !== undefined && group > 1 && group !== own ? group : undefined;
+    return { pid, pgrp, pids: await processTree(alive ? [pid] : [], pgrp) };
+  }
+
+  /** An empty pid file is being written (`echo $! > pid` truncates first): read it again shortly. */
+  private async readPid(): Promise<number | null> {
+    for (let attempt = 0; ; attempt++) {
+      let text: string;
+      try {
+        text = (await readFile(this.pidFile, 'utf8')).trim();
+      } catch {
+        return null;
+      }
+      if (text === '' && attempt < 3) {
+        await sleep(30);
+        continue;
+      }
+      const pid = Number.parseInt(text, 10);
+      return Number.isInteger(pid) && pid > 0 ? pid : null;
+    }
+  }
+
+  private async runStopScript(pids: number[], signal: AbortSignal): Promise<boolean> {
+    const timeoutMs = this.opts.config.stopTimeout;
+    const result = await runCommand(this.stopPath!, [], { cwd: this.cwd, env: this.env(), signal, timeoutMs });
+    if (result.exitCode !== 0) {
+      this.opts.logger.warn({ script: this.stopPath, said: said(result) }, 'stop script failed; sending signals instead');
+      return false;
+    }
+    return waitGone(pids, timeoutMs, signal);
+  }
+
+  /** SIGTERM to the group and every process of the model, SIGKILL after `stopTimeout`. */
+  private async terminate(pids: number[], pgrp: number | undefined, signal: AbortSignal): Promise<boolean> {
+    send(pids, pgrp, 'SIGTERM');
+    if (await waitGone(pids, this.opts.config.stopTimeout, signal)) return true;
+    this.opts.logger.warn({ pids, script: this.startPath }, 'still running after stopTimeout; sending SIGKILL');
+    send(pids, pgrp, 'SIGKILL');
+    return waitGone(pids, KILL_WAIT_MS, signal);
+  }
+
+  private env(): Env {
+    return { ...(this.opts.env ?? process.env), ...this.opts.config.env };
+  }
+}
+
+/** Creates the file with its content in one step (a link), and leaves an existing one alone. */
+async function createExclusive(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, text);
+  try {
+    await link(tmp, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+function send(pids: number[], pgrp: number | undefined, sig: NodeJS.Signals): void {
+  const targets = pgrp === undefined ? pids : [-pgrp, ...pids];
+  for (const target of targets) {
+    try {
+      process.kill(target, sig);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+async function waitGone(pids: number[], timeoutMs: number, signal: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const alive = await Promise.all(pids.map(isAlive));
+    if (!alive.includes(true)) return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(POLL_MS, signal);
+  }
+}
