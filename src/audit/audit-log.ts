@@ -97,7 +97,7 @@ export class AuditLog {
   }
 
   private noteDown(err: unknown): void {
-    const reason = `${describeDatabase(this.opts.databaseUrl)} is unreachable: ${errorMessage(err)}`;
+    const reason = `${describeDatabase(this.opts.databaseUrl)} is ${isConnectionFailure(err) ? 'unreachable' : 'failing'}: ${errorMessage(err)}`;
     if (reason !== this.lastError) this.opts.logger.warn({ reason }, 'audit store degraded; rows wait in Redis');
     this.lastError = reason;
   }
@@ -236,6 +236,11 @@ export class AuditLog {
     for (const row of this.memory.splice(0)) this.opts.logger.error({ auditRow: row }, 'audit row not stored: PostgreSQL and Redis were unreachable');
     await this.pool.end().catch(() => undefined);
   }
+}
+
+function isConnectionFailure(err: unknown): boolean {
+  const code = (err as { code?: string }).code ?? '';
+  return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|57P0[13]|08\d\d\d)$/.test(code) || /timeout|terminated/i.test(errorMessage(err));
 }
 
 function reviveRow(json: string): AuditRow {
