@@ -21,7 +21,7 @@ export interface GpuProcess {
 
 export type GpuSnapshot =
   | { available: true; at: number; gpus: GpuInfo[] }
-  | { available: false; reason: string };
+  | { available: false; reason: string; detail?: string };
 
 /**
  * The worker's view of its GPUs. The implementation keeps one long-lived nvidia-smi sampling

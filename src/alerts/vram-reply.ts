@@ -1,0 +1,71 @@
+import { fields, type Reply, type Tone } from '../chat/reply.js';
+import { formatDuration } from '../duration.js';
+import type { GpuInfo } from '../gpu/monitor.js';
+import type { AlertState, Transition } from './state-machine.js';
+
+export interface VramAlertFacts {
+  key: string;
+  host: string;
+  gpu: GpuInfo;
+  pct: number;
+  highPct: number;
+  resolvePct: number;
+  forMs: number;
+  state: AlertState;
+  transition: Transition;
+  now: number;
+}
+
+const TONE: Record<Transition, Tone> = { pending: 'warn', firing: 'error', repeat: 'error', resolved: 'ok', cancelled: 'ok' };
+
+/** 78100 → "78 100" */
+const grouped = (n: number) => Math.round(n).toLocaleString('en-US').replaceAll(',', ' ');
+
+/** The notice for one transition of a "VRAM high" alert, e.g. `gpu-1 GPU 0 VRAM 96 % (78 100 / 81 559 MiB) for 1 min`. */
+export function vramAlertReply(f: VramAlertFacts): Reply {
+  const { gpu, state, now } = f;
+  const pct = Math.round(f.pct);
+  const usage = `(${grouped(gpu.usedMiB)} / ${grouped(gpu.totalMiB)} MiB)`;
+  const head = `${f.host} GPU ${gpu.index} VRAM`;
+  const since = (t: number | null) => formatDuration(now - (t ?? now));
+  const title: Record<Transition, string> = {
+    pending: `${head} ${pct} % ${usage}, firing in ${formatDuration(f.forMs)} if it stays ≥ ${f.highPct} %`,
+    firing: `${head} ${pct} % ${usage} for ${since(state.pendingSince)}`,
+    repeat: `${head} still ${pct} % ${usage}, firing for ${since(state.firingSince)}`,
+    resolved: `${head} back to ${pct} % ${usage} after ${since(state.firingSince)} firing`,
+    cancelled: `${head} back to ${pct} % ${usage} before it fired`,
+  };
+  const status = f.transition === 'cancelled' ? 'ok' : state.status;
+  return {
+    outcome: 'ok',
+    tone: TONE[f.transition],
+    title: title[f.transition],
+    blocks: [
+      fields([
+        { name: 'Host', value: f.host, inline: true },
+        { name: 'GPU', value: `${gpu.index} · ${gpu.name}`, inline: true },
+        { name: 'State', value: status, inline: true },
+        { name: 'Used', value: `${grouped(gpu.usedMiB)} MiB (${pct} %)`, inline: true },
+        { name: 'Free', value: `${grouped(gpu.freeMiB)} MiB`, inline: true },
+        { name: 'Threshold', value: `≥ ${f.highPct} % for ${formatDuration(f.forMs)}; resolves under ${f.resolvePct} %`, inline: true },
+        { name: 'Since', value: new Date(state.pendingSince ?? now).toISOString(), inline: true },
+      ]),
+    ],
+    ...(f.transition === 'pending' || f.transition === 'firing' || f.transition === 'repeat'
+      ? { hint: `/vram host:${f.host} shows which processes hold it; /stop an idle model to free VRAM.` }
+      : {}),
+    data: {
+      key: f.key,
+      host: f.host,
+      subject: `gpu${gpu.index}`,
+      kind: 'vram-high',
+      transition: f.transition,
+      status,
+      pct: Math.round(f.pct * 10) / 10,
+      usedMiB: gpu.usedMiB,
+      totalMiB: gpu.totalMiB,
+      gpuUuid: gpu.uuid,
+      since: state.pendingSince,
+    },
+  };
+}
