@@ -96,7 +96,15 @@ export async function dispatch(ctx: BotContext, req: DispatchRequest): Promise<R
   return reply;
 }
 
-function deny(ctx: BotContext, command: AnyCommand, caller: Caller): Reply | null {
+/**
+ * The capability and channel check of `dispatch`, for an adapter that must decide before running
+ * (Discord: whether to acknowledge publicly or privately). `dispatch` applies it again.
+ */
+export function checkAccess(ctx: Pick<BotContext, 'config'>, command: AnyCommand, caller: Caller): Reply | null {
+  return deny(ctx, command, caller);
+}
+
+function deny(ctx: Pick<BotContext, 'config'>, command: AnyCommand, caller: Caller): Reply | null {
   if (!may(caller.role, command.capability)) {
     const who = caller.role ? `Your role (${caller.role})` : 'You have no labops role, and';
     return {
