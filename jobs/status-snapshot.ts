@@ -26,7 +26,7 @@ export default defineJob({
     const [facts, gpu, gpuProcesses] = await Promise.all([
       ctx.facts.read().catch((err: unknown) => ({ error: errorMessage(err) })),
       ctx.gpu.snapshot(),
-      ctx.gpu.processes(signal).catch(() => [] as GpuProcess[]),
+      ctx.gpu.processes(signal, { maxAgeMs: ctx.host.gpu.appsInterval }).catch(() => [] as GpuProcess[]),
     ]);
     const models = await modelStatuses(ctx, ctx.inventory.models(job.host), gpuProcesses, signal);
     return {

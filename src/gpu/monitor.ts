@@ -33,8 +33,8 @@ export interface GpuMonitor {
   start(): void;
   /** the newest sample; before the first one arrives, a one-off query */
   snapshot(): Promise<GpuSnapshot>;
-  /** processes holding VRAM now */
-  processes(signal?: AbortSignal): Promise<GpuProcess[]>;
+  /** processes holding VRAM; `maxAgeMs` accepts an answer that old (so /status queries at most once per `gpu.appsInterval`) */
+  processes(signal?: AbortSignal, opts?: { maxAgeMs?: number }): Promise<GpuProcess[]>;
   /** called with each sample of the long-lived sampler */
   onSample(listener: (snapshot: GpuSnapshot) => void): () => void;
   stop(): Promise<void>;

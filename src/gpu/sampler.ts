@@ -22,6 +22,7 @@ export class NvidiaSmiMonitor implements GpuMonitor {
   private readonly listeners = new Set<(snapshot: GpuSnapshot) => void>();
   private latest: GpuSnapshot | null = null;
   private latestAt = 0;
+  private apps: { at: number; list: GpuProcess[] } | null = null;
   private oneShot: Promise<GpuSnapshot> | null = null;
   private child: ResultPromise | null = null;
   private abort: AbortController | null = null;
@@ -63,9 +64,12 @@ export class NvidiaSmiMonitor implements GpuMonitor {
     return this.queryOnce();
   }
 
-  async processes(signal?: AbortSignal): Promise<GpuProcess[]> {
+  async processes(signal?: AbortSignal, opts: { maxAgeMs?: number } = {}): Promise<GpuProcess[]> {
     if (!this.gpu.enabled) return [];
-    return queryApps(this.bin, { timeoutMs: 10_000, ...(signal ? { signal } : {}) });
+    if (opts.maxAgeMs && this.apps && Date.now() - this.apps.at < opts.maxAgeMs) return this.apps.list;
+    const list = await queryApps(this.bin, { timeoutMs: 10_000, ...(signal ? { signal } : {}) });
+    this.apps = { at: Date.now(), list };
+    return list;
   }
 
   onSample(listener: (snapshot: GpuSnapshot) => void): () => void {
@@ -115,7 +119,9 @@ export class NvidiaSmiMonitor implements GpuMonitor {
           await this.stream(first.gpus.length, signal);
         } else if (told !== `${first.reason}: ${first.detail}`) {
           told = `${first.reason}: ${first.detail}`;
-          this.logger.warn({ reason: first.reason, detail: first.detail }, 'no GPU data from nvidia-smi; will keep trying');
+          // a host without nvidia-smi is a normal host; a driver that stopped answering is not
+          const level = /not installed/.test(first.detail ?? '') ? 'info' : 'warn';
+          this.logger[level]({ reason: first.reason, detail: first.detail }, 'no GPU data from nvidia-smi; will keep trying');
         }
       } catch (err) {
         if (signal.aborted) break;
