@@ -3,7 +3,10 @@ import help from './help.js';
 import jobs from './jobs.js';
 import log from './log.js';
 import models from './models.js';
+import repair from './repair.js';
+import start from './start.js';
 import status from './status.js';
+import stop from './stop.js';
 
 /** Every slash command, in the order /help lists them. */
-export const commands: readonly AnyCommand[] = [status, models, jobs, log, help];
+export const commands: readonly AnyCommand[] = [status, models, start, stop, repair, jobs, log, help];

@@ -1,7 +1,11 @@
 import type { AnyJob } from '../src/queue/define-job.js';
+import modelStart from './model-start.js';
+import modelStop from './model-stop.js';
+import repairApply from './repair-apply.js';
+import repairPlan from './repair-plan.js';
 import statusSnapshot from './status-snapshot.js';
 
 /** Every job kind a worker processes. */
-export const jobs: readonly AnyJob[] = [statusSnapshot];
+export const jobs: readonly AnyJob[] = [statusSnapshot, modelStart, modelStop, repairPlan, repairApply];
 
-export { statusSnapshot };
+export { modelStart, modelStop, repairApply, repairPlan, statusSnapshot };

@@ -11,8 +11,12 @@ import { startHeartbeat } from '../queue/heartbeat.js';
 import { Notifier } from '../queue/notify.js';
 import { commandClient } from '../queue/redis.js';
 import { HostWorker } from '../queue/worker.js';
+import { JobClient } from '../queue/job-client.js';
 import { VERSION } from '../version.js';
-import { jobs } from '../../jobs/index.js';
+import { closeActivitySources } from '../lifecycle/activity.js';
+import { startIdleUnload } from '../lifecycle/idle-unload.js';
+import { IDLE_UNLOAD_REQUESTER, stopDedupId } from '../lifecycle/keys.js';
+import { jobs, modelStop } from '../../jobs/index.js';
 import { logRedisErrors } from './redis-log.js';
 
 export interface RunningWorker {
@@ -82,8 +86,18 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
     ctx,
     concurrency: config.worker.concurrency,
     shutdownTimeoutMs: config.worker.shutdownTimeout,
+    lockDurationMs: config.worker.jobLockDuration,
+    stalledIntervalMs: config.worker.stalledInterval ?? config.worker.jobLockDuration,
   });
   worker.start();
+  // idle models are stopped through the same serialised, audited path as /stop: a model.stop job
+  const selfQueue = new JobClient({ redisUrl: config.redis.url, prefix: config.redis.prefix, connection: ctx.redis, logger: log });
+  const idleUnload = startIdleUnload(ctx, {
+    intervalMs: config.worker.idleCheckInterval,
+    async submit(ref, ttlMs) {
+      await selfQueue.submit(modelStop, hostName, { model: ref.name, ifIdle: { ttlMs } }, { requestedBy: { ...IDLE_UNLOAD_REQUESTER }, deduplicationId: stopDedupId(hostName, ref.name) });
+    },
+  });
   const heartbeat = startHeartbeat(
     ctx.redis,
     config.redis.prefix,
@@ -95,8 +109,11 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
   return {
     ctx,
     async close() {
+      await idleUnload.stop();
       await heartbeat.stop();
       await worker.close();
+      await selfQueue.close();
+      await closeActivitySources();
       await ctx.close();
       log.info('worker stopped');
     },

@@ -179,6 +179,12 @@ export const configSchema = z
         heartbeatInterval: duration.default(5_000),
         shutdownTimeout: duration.default(30_000),
         concurrency: z.number().int().min(1).max(64).default(4),
+        /** BullMQ's job lock: a job whose worker died is re-run once this has lapsed (and a stalled check ran) */
+        jobLockDuration: duration.pipe(z.number().min(500, 'expected at least 500ms')).default(30_000),
+        /** how often a worker looks for stalled jobs of crashed workers; default: jobLockDuration */
+        stalledInterval: duration.pipe(z.number().min(500, 'expected at least 500ms')).optional(),
+        /** how often the worker looks for models idle longer than their idleTtl */
+        idleCheckInterval: duration.pipe(z.number().min(100, 'expected at least 100ms')).default(60_000),
       })
       .prefault({}),
     hosts: z.record(name('host'), hostSchema).refine((h) => Object.keys(h).length > 0, 'expected at least one host'),

@@ -29,6 +29,10 @@ export interface HostWorkerOptions {
   ctx: WorkerContext;
   concurrency: number;
   shutdownTimeoutMs: number;
+  /** BullMQ's lock on a running job (default 30 s): a job whose worker died is re-run after it lapses */
+  lockDurationMs?: number;
+  /** how often stalled jobs are looked for (default: the lock duration) */
+  stalledIntervalMs?: number;
 }
 
 /**
@@ -53,7 +57,8 @@ export class HostWorker {
       connection: this.client,
       prefix: this.opts.prefix,
       concurrency: this.opts.concurrency,
-      lockDuration: 30_000,
+      lockDuration: this.opts.lockDurationMs ?? 30_000,
+      stalledInterval: this.opts.stalledIntervalMs ?? this.opts.lockDurationMs ?? 30_000,
       maxStalledCount: 1,
       ...RETENTION,
     });

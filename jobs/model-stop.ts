@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { info } from '../src/chat/reply.js';
+import { errorMessage } from '../src/errors.js';
+import { idleCheck } from '../src/lifecycle/idle-unload.js';
+import { modelLockKey } from '../src/lifecycle/keys.js';
+import { acquireLock } from '../src/lifecycle/lock.js';
+import { isUp, modelOnHost, stopModel } from '../src/lifecycle/model-ops.js';
+import { defineJob } from '../src/queue/define-job.js';
+import { mib } from '../src/status/format.js';
+
+const payload = z.strictObject({
+  model: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'expected an inventory model name'),
+  /** an automatic stop: only if the model is still idle for this long when the job runs (and never a pinned one) */
+  ifIdle: z.strictObject({ ttlMs: z.number().int().positive() }).optional(),
+  requestId: z.string().max(64).optional(),
+});
+
+export interface StopResult {
+  status: 'stopped' | 'already-stopped' | 'kept';
+  host: string;
+  model: string;
+  jobId: string;
+  requestId: string | null;
+  requestedBy: string | null;
+  /** its state before */
+  before: string;
+  /** VRAM its processes held just before the stop */
+  freedMiB: number | null;
+  /** automatic stops: why it was stopped, or kept */
+  reason: string | null;
+}
+
+/**
+ * Stops a model. Serialised with its starts and stops by the same lock; idempotent (a stopped
+ * model is left alone). An automatic (idle) stop re-checks, under the lock, that the model is still
+ * idle and not pinned, and is announced in the log channel.
+ */
+export default defineJob({
+  kind: 'model.stop',
+  description: 'stop a model (idle unloads re-check that it is still idle)',
+  payload,
+  timeoutMs: 5 * 60_000,
+  async process(job, ctx, signal): Promise<StopResult> {
+    const ref = modelOnHost(ctx, job.data.model);
+    const progress = (text: string) => void job.progress(text).catch(() => undefined);
+    const base = { host: ctx.hostName, model: ref.name, jobId: job.id, requestId: job.data.requestId ?? null, requestedBy: job.requestedBy?.name ?? null };
+    const lock = await acquireLock({
+      redis: ctx.redis,
+      key: modelLockKey(ctx.prefix, ctx.hostName, ref.name),
+      owner: job.id,
+      ttlMs: ctx.config.worker.jobLockDuration,
+      signal,
+      logger: ctx.logger,
+      onWait: (holder) => progress(`waiting for job ${holder}, which is starting or stopping ${ref.name}`),
+    });
+    try {
+      let reason: string | null = null;
+      if (job.data.ifIdle && isUp((await ctx.engineFor(ref).state(signal)).state)) {
+        if (ref.model.pinned) return { status: 'kept', ...base, before: 'running', freedMiB: null, reason: 'pinned' };
+        let check;
+        try {
+          check = await idleCheck(ctx, ref);
+        } catch (err) {
+          return { status: 'kept', ...base, before: 'running', freedMiB: null, reason: `cannot tell whether it is idle: ${errorMessage(err)}` };
+        }
+        if (!check.applies || !check.idle) return { status: 'kept', ...base, before: 'running', freedMiB: null, reason: check.note };
+        reason = check.note;
+      }
+      const outcome = await stopModel(ctx, ref, signal, progress);
+      const result: StopResult = { status: outcome.alreadyStopped ? 'already-stopped' : 'stopped', ...base, before: outcome.before, freedMiB: outcome.freedMiB, reason };
+      if (job.data.ifIdle && !outcome.alreadyStopped) {
+        await ctx.notify.post(
+          'log',
+          info(`Stopped ${ref.name} on ${ctx.hostName}: ${reason}`, [], {
+            hint: `Freed ${outcome.freedMiB ? mib(outcome.freedMiB) : 'its VRAM'}; /start ${ref.name} loads it again.`,
+            data: { notice: 'idle-unload', ...result },
+          }),
+        );
+      }
+      return result;
+    } finally {
+      await lock.release();
+    }
+  },
+});

@@ -1,0 +1,113 @@
+import { z } from 'zod';
+import { ok, table, text } from '../src/chat/reply.js';
+import { errorMessage } from '../src/errors.js';
+import { checkBootServices, disableAtBoot, heavyUnit, isEnabledAtBoot } from '../src/lifecycle/boot-services.js';
+import { defineJob } from '../src/queue/define-job.js';
+import { redact } from '../src/redact.js';
+import { mib } from '../src/status/format.js';
+
+const unitName = z.string().regex(/^[A-Za-z0-9@._-]+\.(service|scope|target)$/, 'expected a unit name such as llama.service');
+
+const payload = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('boot-services'),
+    /** the units the dry run listed (each must be a GPU-heavy unit of this host); default: every one enabled now */
+    units: z.array(unitName).max(64).optional(),
+  }),
+]);
+
+export interface AppliedChange {
+  model: string;
+  unit: string;
+  vramMiB: number;
+  before: 'enabled' | 'disabled';
+  after: 'enabled' | 'disabled' | 'unknown';
+  /** what systemctl said */
+  said: string[];
+  error?: string;
+}
+
+export interface RepairResult {
+  kind: 'boot-services';
+  host: string;
+  jobId: string;
+  /** units that were enabled at boot and were disabled (or failed to be) */
+  changes: AppliedChange[];
+  /** units that were already disabled when the repair ran */
+  unchanged: { model: string; unit: string }[];
+  failed: number;
+}
+
+/**
+ * Applies a repair on this host. Boot services: disables (`systemctl --user disable`) the GPU-heavy
+ * units that start at boot; the before/after goes to the audit log and the repair to the log channel.
+ */
+export default defineJob({
+  kind: 'repair.apply',
+  description: 'apply a repair, keeping the before/after in the audit log',
+  payload,
+  timeoutMs: 120_000,
+  async process(job, ctx, signal): Promise<RepairResult> {
+    const startedAt = new Date();
+    const units = job.data.units ?? (await checkBootServices(ctx, signal)).filter((s) => s.enabled).map((s) => s.unit);
+    const targets = [...new Set(units)].map((u) => heavyUnit(ctx, u));
+    const changes: AppliedChange[] = [];
+    const unchanged: RepairResult['unchanged'] = [];
+    for (const { ref, unit } of targets) {
+      const base = { model: ref.name, unit, vramMiB: ref.model.vramMiB };
+      if (!(await isEnabledAtBoot(ctx, ref, signal))) {
+        unchanged.push({ model: ref.name, unit });
+        continue;
+      }
+      await job.progress(`disabling ${unit} at boot`);
+      try {
+        const said = await disableAtBoot(ctx, ref, signal);
+        const after = (await isEnabledAtBoot(ctx, ref, signal)) ? 'enabled' : 'disabled';
+        changes.push({ ...base, before: 'enabled', after, said, ...(after === 'enabled' ? { error: 'still enabled after systemctl --user disable' } : {}) });
+      } catch (err) {
+        changes.push({ ...base, before: 'enabled', after: 'unknown', said: [], error: errorMessage(err) });
+      }
+    }
+    const failed = changes.filter((c) => c.error).length;
+    const result: RepairResult = { kind: 'boot-services', host: ctx.hostName, jobId: job.id, changes, unchanged, failed };
+
+    // the before/after of the repair, for the audit log (and a later /repair undo: enable them again)
+    await ctx.audit.record({
+      kind: 'system',
+      actorId: job.requestedBy?.id ?? 'labops',
+      actorName: job.requestedBy?.name ?? 'labops',
+      role: job.requestedBy?.role ?? null,
+      adapter: job.requestedBy?.adapter ?? 'worker',
+      channel: job.requestedBy?.channel ?? null,
+      command: 'repair.apply',
+      args: { kind: job.data.kind, units },
+      host: ctx.hostName,
+      jobId: job.id,
+      startedAt,
+      finishedAt: new Date(),
+      outcome: failed > 0 ? 'failed' : 'ok',
+      error: failed > 0 ? redact(changes.filter((c) => c.error).map((c) => `${c.unit}: ${c.error}`).join('; ')) : null,
+      detail: {
+        kind: 'boot-services',
+        before: [...changes.map((c) => ({ unit: c.unit, model: c.model, atBoot: c.before })), ...unchanged.map((u) => ({ ...u, atBoot: 'disabled' }))],
+        after: [...changes.map((c) => ({ unit: c.unit, model: c.model, atBoot: c.after })), ...unchanged.map((u) => ({ ...u, atBoot: 'disabled' }))],
+        said: changes.flatMap((c) => c.said),
+      },
+    });
+
+    if (changes.length > 0) {
+      const who = job.requestedBy?.name ?? 'labops';
+      const reply = ok(
+        `Repair boot-services applied on ${ctx.hostName} by ${who}: ${changes.length - failed} GPU-heavy unit${changes.length - failed === 1 ? '' : 's'} no longer start${changes.length - failed === 1 ? 's' : ''} at boot`,
+        [
+          table(['unit', 'model', 'VRAM', 'at boot'], changes.map((c) => [c.unit, c.model, mib(c.vramMiB), `${c.before} → ${c.after}${c.error ? ` (${c.error})` : ''}`])),
+          text('Running models keep running; /start loads them when they are needed.'),
+        ],
+        { data: { notice: 'repair', ...result } },
+      );
+      if (failed > 0) reply.tone = 'warn';
+      await ctx.notify.post('log', reply);
+    }
+    return result;
+  },
+});
