@@ -145,7 +145,7 @@ export function formatGpuSamplerBench(r: GpuSamplerBench): string {
 }
 
 /** A folder holding `nvidia-smi` → the repo's fake, put first on PATH; returns the undo. */
-function useFakeNvidiaSmi(): () => void {
+export function useFakeNvidiaSmi(): () => void {
   const dir = mkdtempSync(join(tmpdir(), 'labops-bench-smi-'));
   symlinkSync(fileURLToPath(new URL('../../test/support/fake-nvidia-smi', import.meta.url)), join(dir, 'nvidia-smi'));
   const path = process.env.PATH;

@@ -3,7 +3,6 @@ import { ok, table, text } from '../src/chat/reply.js';
 import { errorMessage } from '../src/errors.js';
 import { checkBootServices, disableAtBoot, heavyUnit, isEnabledAtBoot } from '../src/lifecycle/boot-services.js';
 import { defineJob } from '../src/queue/define-job.js';
-import { redact } from '../src/redact.js';
 import { mib } from '../src/status/format.js';
 
 const unitName = z.string().regex(/^[A-Za-z0-9@._-]+\.(service|scope|target)$/, 'expected a unit name such as llama.service');
@@ -48,7 +47,6 @@ export default defineJob({
   payload,
   timeoutMs: 120_000,
   async process(job, ctx, signal): Promise<RepairResult> {
-    const startedAt = new Date();
     const units = job.data.units ?? (await checkBootServices(ctx, signal)).filter((s) => s.enabled).map((s) => s.unit);
     const targets = [...new Set(units)].map((u) => heavyUnit(ctx, u));
     const changes: AppliedChange[] = [];
@@ -71,28 +69,13 @@ export default defineJob({
     const failed = changes.filter((c) => c.error).length;
     const result: RepairResult = { kind: 'boot-services', host: ctx.hostName, jobId: job.id, changes, unchanged, failed };
 
-    // the before/after of the repair, for the audit log (and a later /repair undo: enable them again)
-    await ctx.audit.record({
-      kind: 'system',
-      actorId: job.requestedBy?.id ?? 'labops',
-      actorName: job.requestedBy?.name ?? 'labops',
-      role: job.requestedBy?.role ?? null,
-      adapter: job.requestedBy?.adapter ?? 'worker',
-      channel: job.requestedBy?.channel ?? null,
-      command: 'repair.apply',
-      args: { kind: job.data.kind, units },
-      host: ctx.hostName,
-      jobId: job.id,
-      startedAt,
-      finishedAt: new Date(),
-      outcome: failed > 0 ? 'failed' : 'ok',
-      error: failed > 0 ? redact(changes.filter((c) => c.error).map((c) => `${c.unit}: ${c.error}`).join('; ')) : null,
-      detail: {
-        kind: 'boot-services',
-        before: [...changes.map((c) => ({ unit: c.unit, model: c.model, atBoot: c.before })), ...unchanged.map((u) => ({ ...u, atBoot: 'disabled' }))],
-        after: [...changes.map((c) => ({ unit: c.unit, model: c.model, atBoot: c.after })), ...unchanged.map((u) => ({ ...u, atBoot: 'disabled' }))],
-        said: changes.flatMap((c) => c.said),
-      },
+    // the before/after of the repair, kept in the job's audit row (and for a later /repair undo: enable them again)
+    job.auditDetail({
+      kind: 'boot-services',
+      before: [...changes.map((c) => ({ unit: c.unit, model: c.model, atBoot: c.before })), ...unchanged.map((u) => ({ ...u, atBoot: 'disabled' }))],
+      after: [...changes.map((c) => ({ unit: c.unit, model: c.model, atBoot: c.after })), ...unchanged.map((u) => ({ ...u, atBoot: 'disabled' }))],
+      said: changes.flatMap((c) => c.said),
+      failed: changes.filter((c) => c.error).map((c) => `${c.unit}: ${c.error}`),
     });
 
     if (changes.length > 0) {

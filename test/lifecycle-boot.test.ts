@@ -64,13 +64,15 @@ describe('/repair boot-services: nothing heavy at boot', () => {
     expect(lab.unitFileState(PROXY)).toBe('enabled');
 
     const rows = await auditRows(lab);
-    const repair = rows.find((r) => r.kind === 'system' && r.command === 'repair.apply');
+    const repairs = rows.filter((r) => r.command === 'repair.apply');
+    expect(repairs).toHaveLength(1);
+    const repair = repairs[0];
+    expect(repair).toMatchObject({ kind: 'job', job_id: expect.any(String) });
     expect(repair).toMatchObject({ host: 'gpu-1', outcome: 'ok', actor_name: expect.any(String) });
     const detail = repair!.detail as { before: { unit: string; atBoot: string }[]; after: { unit: string; atBoot: string }[]; said: string[] };
     expect(detail.before).toEqual(expect.arrayContaining([{ unit: lab.units[ARCTIC], model: ARCTIC, atBoot: 'enabled' }]));
     expect(detail.after).toEqual(expect.arrayContaining([{ unit: lab.units[ARCTIC], model: ARCTIC, atBoot: 'disabled' }]));
     expect(detail.said.join('\n')).toContain(`Removed '${lab.wantsLink(ARCTIC)}'.`);
-    expect(rows.filter((r) => r.kind === 'job' && r.command === 'repair.apply')).toHaveLength(1);
 
     const posted = await notices.waitFor((n: Notice) => n.channel === 'log' && n.reply.title.startsWith('Repair boot-services applied on gpu-1'));
     expect(posted.reply.title).toMatch(/by \S+: 2 GPU-heavy units no longer start at boot$/);

@@ -33,7 +33,7 @@ describe('the local shell as a real child process', () => {
 
     from = shell.stdout.length;
     shell.write('stauts');
-    await shell.waitFor(/✖ Unknown command \/stauts\.\n→ Commands you may run: \/status/, { from });
+    await shell.waitFor(/✖ Unknown command \/stauts\.\n→ Commands you may run: \/status /, { from });
 
     shell.write('/quit');
     expect(await shell.wait()).toBe(0);

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CliProcess, runCli, startWorkerProcess } from './support/cli.js';
+import { runCli, startWorkerProcess, type CliProcess } from './support/cli.js';
 import { createTestLab, ROOT, type TestLab } from './support/env.js';
 
 interface StatusJson {

@@ -5,6 +5,8 @@ import type { WorkerContext } from '../context.js';
 import type { Engine } from '../engines/engine.js';
 import { createEngine } from '../engines/index.js';
 import { NvidiaSmiMonitor } from '../gpu/sampler.js';
+import { RedisAlertStore } from '../alerts/redis-store.js';
+import { VramAlerts } from '../alerts/vram-alerts.js';
 import { HostFacts } from '../host/facts.js';
 import type { Logger } from '../logger.js';
 import { startHeartbeat } from '../queue/heartbeat.js';
@@ -76,6 +78,15 @@ export async function createWorkerContext(config: Config, hostName: string, logg
 export async function startWorker(config: Config, hostName: string, logger: Logger): Promise<RunningWorker> {
   const ctx = await createWorkerContext(config, hostName, logger);
   const log = ctx.logger;
+  const vramAlerts = new VramAlerts({
+    host: hostName,
+    alerts: ctx.host.alerts,
+    monitor: ctx.gpu,
+    sink: ctx.notify,
+    store: new RedisAlertStore(ctx.redis, config.redis.prefix),
+    logger: log,
+  });
+  vramAlerts.start();
   ctx.gpu.start();
   void ctx.facts.prime().catch((err: unknown) => log.warn({ err }, 'could not read host facts'));
   const worker = new HostWorker({
@@ -110,6 +121,7 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
     ctx,
     async close() {
       await idleUnload.stop();
+      await vramAlerts.stop();
       await heartbeat.stop();
       await worker.close();
       await selfQueue.close();

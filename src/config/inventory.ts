@@ -109,19 +109,21 @@ export function closest(query: string, names: readonly string[]): string[] {
   return [...names].sort((a, b) => distance(query, a) - distance(query, b) || a.localeCompare(b));
 }
 
-/** Edit distance, with a bonus for a shared prefix or containment so "hermes" ranks Hermes first. */
+/**
+ * Edit distance where swapping two neighbouring letters is one edit ("stauts" is one from
+ * "status"), with a bonus for a shared prefix or containment so "hermes" ranks Hermes first.
+ */
 export function distance(a: string, b: string): number {
   if (b.startsWith(a)) return 0;
   if (b.includes(a)) return 1;
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
   for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const tmp = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = tmp;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
     }
   }
-  return 2 + prev[b.length]!;
+  return 2 + d[a.length]![b.length]!;
 }

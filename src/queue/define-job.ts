@@ -20,6 +20,8 @@ export interface JobRun<P> {
   attemptsMade: number;
   /** a progress line for the reply the bot is editing */
   progress(text: string, detail?: Record<string, unknown>): Promise<void>;
+  /** what the job's audit row keeps beside its outcome (a repair's before and after) */
+  auditDetail(detail: unknown): void;
 }
 
 export interface JobDef<P extends z.ZodType = z.ZodType, R = unknown> {

@@ -83,6 +83,7 @@ export class HostWorker {
     const envelope = envelopeSchema.safeParse(job.data);
     const requestedBy: Requester | null = envelope.success ? envelope.data.requestedBy : null;
 
+    let detail: unknown;
     const audit = (outcome: string, error: string | null, args: unknown) =>
       ctx.audit.record({
         kind: 'job',
@@ -99,6 +100,7 @@ export class HostWorker {
         finishedAt: new Date(),
         outcome,
         error: error ? redact(error) : null,
+        ...(detail === undefined ? {} : { detail: redactDeep(detail) }),
       });
 
     if (!def || !envelope.success) {
@@ -125,8 +127,11 @@ export class HostWorker {
       data: payload.data,
       requestedBy,
       attemptsMade: job.attemptsMade,
-      progress: async (text, detail) => {
-        await job.updateProgress({ text: redact(text), ...(detail ? { detail } : {}), at: Date.now() });
+      progress: async (text, extra) => {
+        await job.updateProgress({ text: redact(text), ...(extra ? { detail: extra } : {}), at: Date.now() });
+      },
+      auditDetail: (value) => {
+        detail = value;
       },
     };
 

@@ -1,0 +1,62 @@
+import { benchDiscordAck, formatDiscordAckBench } from './discord-ack.js';
+import { execFileSync } from 'node:child_process';
+import { benchGpuSampler, formatGpuSamplerBench, useFakeNvidiaSmi } from './gpu-sampler.js';
+import { measureIdleMemory } from './memory.js';
+import { measureStatusLatency } from './status-latency.js';
+
+/**
+ * `npm run bench`: the performance budgets of DESIGN.md, measured here (real Redis and PostgreSQL,
+ * the fake Discord, the fake nvidia-smi). The VRAM sampler's budget is about the real nvidia-smi;
+ * with the stand-in (a Node script) it measures our side of the pipe only.
+ */
+const sections: [string, () => Promise<string>][] = [
+  ['ack of a slash command (50 in flight)', async () => formatDiscordAckBench(await benchDiscordAck({ rounds: 3, concurrency: 50 }))],
+  [
+    '/status with 30 models on 8 GPUs',
+    async () => {
+      const r = await measureStatusLatency(40);
+      return `${r.runs} runs: p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms — budget p50 ≤ ${r.budgetP50Ms} ms: ${r.p50Ms <= r.budgetP50Ms ? 'within' : 'OVER'}`;
+    },
+  ],
+  [
+    'VRAM sampler CPU',
+    async () => {
+      const real = hasNvidiaSmi();
+      const undo = real ? () => undefined : useFakeNvidiaSmi();
+      try {
+        const text = formatGpuSamplerBench(await benchGpuSampler({ seconds: 10 }));
+        return real ? text : `(no nvidia-smi here: the stand-in, a Node script, replaces it; the budget is about the real one)\n${text}`;
+      } finally {
+        undo();
+      }
+    },
+  ],
+  [
+    'idle memory',
+    async () => {
+      const m = await measureIdleMemory();
+      return `worker ${m.workerMiB.toFixed(0)} MiB (budget ≤ ${m.budgetWorkerMiB}: ${m.workerMiB <= m.budgetWorkerMiB ? 'within' : 'OVER'}), bot/${m.botMode} ${m.botMiB.toFixed(0)} MiB (budget ≤ ${m.budgetBotMiB}: ${m.botMiB <= m.budgetBotMiB ? 'within' : 'OVER'})`;
+    },
+  ],
+];
+
+function hasNvidiaSmi(): boolean {
+  try {
+    execFileSync('nvidia-smi', ['-L'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const only = process.argv.slice(2);
+for (const [name, run] of sections) {
+  if (only.length > 0 && !only.some((o) => name.includes(o))) continue;
+  process.stdout.write(`\n## ${name}\n`);
+  try {
+    process.stdout.write(`${await run()}\n`);
+  } catch (err) {
+    process.stdout.write(`failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  }
+}
