@@ -104,7 +104,8 @@ export class AuditLog {
 
   async record(entry: AuditEntry): Promise<void> {
     const row: AuditRow = { id: randomUUID(), ...entry };
-    if (this.migrated && (await this.pendingCount()) === 0) {
+    // rows already waiting go first, to keep the order; a Redis that is down or still connecting has none we can see
+    if (this.migrated && (await this.pendingCount({ waitForRedis: false })) === 0) {
       try {
         await this.insert(this.pool, [row]);
         this.lastError = null;
@@ -128,9 +129,9 @@ export class AuditLog {
     }
   }
 
-  private async pendingCount(): Promise<number> {
+  private async pendingCount(opts: { waitForRedis: boolean }): Promise<number> {
     try {
-      await ensureRedis(this.opts.redis, 'redis', 1_500);
+      if (opts.waitForRedis) await ensureRedis(this.opts.redis, 'redis', 1_500);
       return this.memory.length + (await this.opts.redis.llen(this.pendingKey));
     } catch {
       return this.memory.length;
@@ -224,7 +225,7 @@ export class AuditLog {
   }
 
   async health(): Promise<AuditHealth> {
-    const pending = await this.pendingCount();
+    const pending = await this.pendingCount({ waitForRedis: true });
     const ok = this.migrated && this.lastError === null;
     return { ok, pending, reason: ok ? null : (this.lastError ?? 'migrations not applied yet') };
   }

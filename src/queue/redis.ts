@@ -26,7 +26,7 @@ export function blockingClient(url: string): Redis {
 }
 
 /** Resolves when the client is connected; within `withinMs` it says clearly that Redis is unreachable. */
-export async function ensureRedis(client: Redis, url: string, withinMs = 1_500): Promise<void> {
+export async function ensureRedis(client: Redis, url: string, withinMs = 1_200): Promise<void> {
   if (client.status === 'ready') return;
   const ready = await new Promise<boolean>((resolve) => {
     const timer = setTimeout(() => done(false), withinMs);
