@@ -13,7 +13,7 @@ const WHAT: Record<(typeof REPAIR_KINDS)[number], string> = {
 
 export default defineCommand({
   name: 'repair',
-  description: 'Repair what /doctor finds: a dry run first, then apply after confirmation.',
+  description: 'Repair the lab: a dry run first, then apply after confirmation.',
   capability: 'admin',
   mutating: true,
   options: {

@@ -48,7 +48,7 @@ describe('a VRAM alert from the worker to the alert channel', () => {
     const crossed = Date.now();
     setUsed(78_000); // 95.6 % of 81,559 MiB
     const firing = await env.fake.waitFor((c) => c.params.channel === IDS.channels.alerts && c.status === 200 && /for \d/.test(c.body?.embeds?.[0]?.title ?? ''), 10_000);
-    expect(firing.body.embeds[0].title).toMatch(/^gpu-1 GPU 0 VRAM 96 % \(78[ ,]000 \/ 81[ ,]559 MiB\) for \d+ s$/);
+    expect(firing.body.embeds[0].title).toMatch(/^gpu-1 GPU 0 VRAM 96 % \(78,000 \/ 81,559 MiB\) for \d+ s$/);
     // budget: for (1 s) + 2 × 250 ms; the rest is the queue and the fake's REST, on a loaded 2-core machine
     expect(firing.time - crossed).toBeLessThan(1_000 + 500 + 2_500);
     expect(firing.body.allowed_mentions).toEqual({ parse: [] });

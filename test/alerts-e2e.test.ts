@@ -88,7 +88,7 @@ it(`posts a VRAM alert within for + 2 × interval of the threshold being crossed
   fake.setState({ usedMiB: 78100 });
   const firing = await nextNotice((n) => transitionOf(n) === 'firing');
   expect(firing.notice).toMatchObject({ channel: 'alert', key: 'gpu-e2e:gpu0:vram-high', reply: { tone: 'error' } });
-  expect(firing.notice.reply.title).toMatch(/^gpu-e2e GPU 0 VRAM 96 % \(78 100 \/ 81 559 MiB\) for 1 s$/);
+  expect(firing.notice.reply.title).toMatch(/^gpu-e2e GPU 0 VRAM 96 % \(78,100 \/ 81,559 MiB\) for 1 s$/);
   // posted (queued) within the budget; delivered a moment later by the consumer
   expect(firing.notice.at - crossed).toBeLessThanOrEqual(FOR + 2 * INTERVAL);
   expect(firing.at - crossed).toBeLessThanOrEqual(FOR + 2 * INTERVAL + 500);

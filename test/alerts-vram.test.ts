@@ -59,9 +59,9 @@ describe('VRAM high alerts', () => {
     await r.evaluate(sample(t0 + 120_000, gpu(40000)));
 
     expect(sink.posted.map((p) => [p.key, p.reply.tone, p.reply.title])).toEqual([
-      [KEY, 'warn', 'gpu-1 GPU 0 VRAM 96 % (78 100 / 81 559 MiB), firing in 1 min if it stays ≥ 95 %'],
-      [KEY, 'error', 'gpu-1 GPU 0 VRAM 96 % (78 100 / 81 559 MiB) for 1 min'],
-      [KEY, 'ok', 'gpu-1 GPU 0 VRAM back to 49 % (40 000 / 81 559 MiB) after 1 min firing'],
+      [KEY, 'warn', 'gpu-1 GPU 0 VRAM 96 % (78,100 / 81,559 MiB), firing in 1 min if it stays ≥ 95 %'],
+      [KEY, 'error', 'gpu-1 GPU 0 VRAM 96 % (78,100 / 81,559 MiB) for 1 min'],
+      [KEY, 'ok', 'gpu-1 GPU 0 VRAM back to 49 % (40,000 / 81,559 MiB) after 1 min firing'],
     ]);
     const firing = sink.posted[1]!.reply;
     expect(firing.blocks[0]).toEqual({
@@ -90,7 +90,7 @@ describe('VRAM high alerts', () => {
     await restarted.evaluate(sample(t0 + 120_000, gpu(78100)));
     expect(after.posted).toEqual([]);
     await restarted.evaluate(sample(t0 + 660_000, gpu(78100)));
-    expect(after.posted.map((p) => [p.reply.tone, p.reply.title])).toEqual([['error', 'gpu-1 GPU 0 VRAM still 96 % (78 100 / 81 559 MiB), firing for 10 min']]);
+    expect(after.posted.map((p) => [p.reply.tone, p.reply.title])).toEqual([['error', 'gpu-1 GPU 0 VRAM still 96 % (78,100 / 81,559 MiB), firing for 10 min']]);
 
     const third = rule(after);
     await third.evaluate(sample(t0 + 700_000, gpu(0)));
@@ -108,8 +108,8 @@ describe('VRAM high alerts', () => {
     await r.evaluate(sample(0, gpu(80000)));
     await r.evaluate(sample(1_000, gpu(70000)));
     expect(sink.posted.map((p) => [p.reply.tone, p.reply.title])).toEqual([
-      ['warn', 'gpu-1 GPU 0 VRAM 98 % (80 000 / 81 559 MiB), firing in 1 min if it stays ≥ 95 %'],
-      ['ok', 'gpu-1 GPU 0 VRAM back to 86 % (70 000 / 81 559 MiB) before it fired'],
+      ['warn', 'gpu-1 GPU 0 VRAM 98 % (80,000 / 81,559 MiB), firing in 1 min if it stays ≥ 95 %'],
+      ['ok', 'gpu-1 GPU 0 VRAM back to 86 % (70,000 / 81,559 MiB) before it fired'],
     ]);
     expect(await redis.exists(alertRedisKey(prefix, { host: 'gpu-1', subject: 'gpu0', kind: 'vram-high' }))).toBe(0);
   });

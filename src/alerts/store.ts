@@ -2,7 +2,7 @@ import type { AlertKey } from './alert-key.js';
 import { alertKeyString } from './alert-key.js';
 import type { AlertState } from './state-machine.js';
 
-/** What the rule last saw, kept beside the state for whoever reads it (/status, /vram). */
+/** What the rule last saw, kept beside the state for whoever reads it (/status). */
 export type AlertContext = Record<string, string | number>;
 
 /** Alert states that outlive the worker, so a restart neither re-announces a firing alert nor forgets it. */

@@ -18,10 +18,10 @@ export interface VramAlertFacts {
 
 const TONE: Record<Transition, Tone> = { pending: 'warn', firing: 'error', repeat: 'error', resolved: 'ok', cancelled: 'ok' };
 
-/** 78100 → "78 100" */
-const grouped = (n: number) => Math.round(n).toLocaleString('en-US').replaceAll(',', ' ');
+/** 78100 → "78,100", as /status writes it */
+const grouped = (n: number) => Math.round(n).toLocaleString('en-US');
 
-/** The notice for one transition of a "VRAM high" alert, e.g. `gpu-1 GPU 0 VRAM 96 % (78 100 / 81 559 MiB) for 1 min`. */
+/** The notice for one transition of a "VRAM high" alert, e.g. `gpu-1 GPU 0 VRAM 96 % (78,100 / 81,559 MiB) for 1 min`. */
 export function vramAlertReply(f: VramAlertFacts): Reply {
   const { gpu, state, now } = f;
   const pct = Math.round(f.pct);
@@ -52,7 +52,7 @@ export function vramAlertReply(f: VramAlertFacts): Reply {
       ]),
     ],
     ...(f.transition === 'pending' || f.transition === 'firing' || f.transition === 'repeat'
-      ? { hint: `/vram host:${f.host} shows which processes hold it; /stop an idle model to free VRAM.` }
+      ? { hint: `/status host:${f.host} shows which models hold it; /stop an idle model to free VRAM.` }
       : {}),
     data: {
       key: f.key,
