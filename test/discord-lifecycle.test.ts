@@ -63,7 +63,9 @@ describe('/start and /stop on Discord', () => {
     expect(ready.message.embeds[0].title).toMatch(new RegExp(`^${MODEL.replace(/\./g, '\\.')} is ready on gpu-1 \\(\\d+ s\\)`));
     expect(cmd.original().flags & EPHEMERAL).toBe(0);
     const progress = cmd.calls().filter((c) => c.method === 'PATCH' && c.seq < ready.seq).map((c) => JSON.stringify(c.message));
-    expect(progress.some((m) => /starting|waiting for health/.test(m)), progress.join('\n')).toBe(true);
+    // progress edits of the same message (throttled to one per 1.5 s: the last one wins)
+    expect(progress[0], progress.join('\n')).toContain(`⏳ queued: start ${MODEL} on gpu-1`);
+    expect(progress.some((m) => /⏳ (starting|waiting for health|ready in)/.test(m)), progress.join('\n')).toBe(true);
     const pid = Number(readFileSync(pidFile, 'utf8'));
     expect(alive(pid)).toBe(true);
   });
