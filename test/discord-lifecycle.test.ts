@@ -56,16 +56,15 @@ afterAll(async () => {
 });
 
 describe('/start and /stop on Discord', () => {
-  it('/start by alias: deferred publicly, progress edits, then "ready"', async () => {
+  it('/start by alias: deferred publicly, a progress edit, then "ready"', async () => {
     const cmd = env.fake.slashCommand({ name: 'start', user: 'olga', channel: 'ops', options: { model: 'chat-hermes' } });
     expect(await cmd.waitForCallback()).toMatchObject({ status: 204, body: { type: 5 } });
     const ready = await cmd.waitForEdit((c) => ok200(c) && /is ready on gpu-1/.test(c.message?.embeds?.[0]?.title ?? ''), 20_000);
     expect(ready.message.embeds[0].title).toMatch(new RegExp(`^${MODEL.replace(/\./g, '\\.')} is ready on gpu-1 \\(\\d+ s\\)`));
     expect(cmd.original().flags & EPHEMERAL).toBe(0);
     const progress = cmd.calls().filter((c) => c.method === 'PATCH' && c.seq < ready.seq).map((c) => JSON.stringify(c.message));
-    // progress edits of the same message (throttled to one per 1.5 s: the last one wins)
+    // progress edits the same message before the result (throttled to one per 1.5 s, so a quick start shows few)
     expect(progress[0], progress.join('\n')).toContain(`⏳ queued: start ${MODEL} on gpu-1`);
-    expect(progress.some((m) => /⏳ (starting|waiting for health|ready in)/.test(m)), progress.join('\n')).toBe(true);
     const pid = Number(readFileSync(pidFile, 'utf8'));
     expect(alive(pid)).toBe(true);
   });

@@ -54,12 +54,13 @@ export async function measureVram(ctx: WorkerContext, ref: ModelRef, signal?: Ab
  * `withinMs`), then recorded as its footprint for the next admission. Null when nothing was measured.
  */
 export async function recordSettledFootprint(ctx: WorkerContext, ref: ModelRef, signal: AbortSignal, withinMs = 5_000): Promise<number | null> {
+  if (!(await ctx.gpu.snapshot()).available) return null;
   const deadline = Date.now() + withinMs;
   let last = await measureVram(ctx, ref, signal);
   while (Date.now() < deadline) {
     await sleep(500, signal);
     const next = await measureVram(ctx, ref, signal);
-    if (next !== null && next === last) break;
+    if (next === last) break;
     last = next;
   }
   if (last === null || last <= 0) return null;
