@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliProcess, startWorkerProcess } from './support/cli.js';
 import { startDiscordLab, type DiscordLab } from './support/discord-lab.js';
-import { ROOT } from './support/env.js';
+import { auditRows, ROOT } from './support/env.js';
 import type { RecordedCall } from './support/fake-discord/index.js';
 
 const EPHEMERAL = 64;
@@ -30,6 +30,16 @@ const alive = (pid: number) => {
     return false;
   }
 };
+
+/** Audit rows are written just after the reply: wait until `n` of them match. */
+async function waitForRows(match: (row: Record<string, unknown>) => boolean, n: number): Promise<Record<string, unknown>[]> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const rows = (await auditRows(env.lab)).filter(match);
+    if (rows.length >= n || Date.now() > deadline) return rows;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 beforeAll(async () => {
   env = await startDiscordLab();
@@ -88,6 +98,10 @@ describe('/start and /stop on Discord', () => {
     const done = await mine.waitForEdit((c) => ok200(c) && /is stopped on gpu-1/.test(c.message?.embeds?.[0]?.title ?? ''), 20_000);
     expect(done.message.embeds[0].title).toMatch(new RegExp(`^${MODEL.replace(/\./g, '\\.')} is stopped on gpu-1`));
     expect(alive(pid)).toBe(false);
+
+    // both presses are in the audit log, the refused one as a denial
+    const rows = await waitForRows((r) => r.kind === 'button' && r.command === 'stop', 2);
+    expect(rows.map((r) => [r.actor_name, r.outcome])).toEqual(expect.arrayContaining([['oscar', 'denied'], ['olga', 'ok']]));
   });
 
   it('/stop of a stopped model answers "already stopped" without asking', async () => {

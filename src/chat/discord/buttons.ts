@@ -69,6 +69,7 @@ async function answerConfirmation(deps: ButtonDeps, info: ButtonInfo, commandNam
   const refusal = pressRefusal(pending, presser, action, capability);
   if (refusal) {
     logger.info({ id, command: pending.command, presser: presser.id, action }, 'confirmation button refused');
+    auditPress(ctx, presser, pending, action, 'denied', refusal);
     await responder.whisper(renderNote(refusal, 'error'));
     return;
   }
@@ -86,22 +87,7 @@ async function answerConfirmation(deps: ButtonDeps, info: ButtonInfo, commandNam
   }
 
   const confirmed = action === 'confirm';
-  void ctx.audit.record({
-    kind: 'button',
-    actorId: presser.id,
-    actorName: presser.name,
-    role: presser.role,
-    adapter: 'discord',
-    channel: presser.channelId,
-    command: claimed.command,
-    args: { action, confirmation: claimed.id, invoker: claimed.caller.id },
-    host: typeof claimed.raw.host === 'string' ? claimed.raw.host : null,
-    jobId: null,
-    startedAt: new Date(),
-    finishedAt: new Date(),
-    outcome: confirmed ? 'ok' : 'declined',
-    error: null,
-  });
+  auditPress(ctx, presser, claimed, action, confirmed ? 'ok' : 'declined', null);
   responder.progress(confirmed ? `${claimed.request.confirmLabel}: confirmed by ${presser.name}; running /${claimed.command}…` : `Cancelled by ${presser.name}.`);
   // The invoker runs it: with their roles of now when they pressed themselves, else as they were when they asked.
   const runAs: Caller = presser.id === claimed.caller.id ? { ...presser, channelId: claimed.channelId } : claimed.caller;
@@ -146,6 +132,26 @@ async function runAction(deps: ButtonDeps, info: ButtonInfo, commandName: string
     raw: action.options,
     responder,
     signal: deps.signal,
+  });
+}
+
+/** Every press of a confirmation button is audited: who, for whose command, and whether it counted. */
+function auditPress(ctx: ButtonDeps['env']['ctx'], presser: Caller, pending: PendingConfirmation, action: 'confirm' | 'cancel', outcome: string, error: string | null): void {
+  void ctx.audit.record({
+    kind: 'button',
+    actorId: presser.id,
+    actorName: presser.name,
+    role: presser.role,
+    adapter: 'discord',
+    channel: presser.channelId,
+    command: pending.command,
+    args: { action, confirmation: pending.id, invoker: pending.caller.id },
+    host: typeof pending.raw.host === 'string' ? pending.raw.host : null,
+    jobId: null,
+    startedAt: new Date(),
+    finishedAt: new Date(),
+    outcome,
+    error,
   });
 }
 
