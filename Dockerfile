@@ -6,7 +6,6 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src src
 COPY commands commands
 COPY jobs jobs
-COPY bench bench
 COPY examples examples
 RUN npm run build && npm prune --omit=dev
 
