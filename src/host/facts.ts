@@ -30,11 +30,13 @@ export class HostFacts {
   }
 
   private fixedFacts() {
+    // systeminformation says "unknown" for what it could not read
+    const known = (...values: (string | undefined)[]) => values.filter((v) => v && v !== 'unknown').join(' ');
     this.fixed ??= Promise.all([si.cpu(), si.osInfo()]).then(([cpu, os]) => ({
       hostname: os.hostname,
-      os: [os.distro, os.release].filter(Boolean).join(' ') || os.platform,
+      os: known(os.distro, os.release) || os.platform,
       kernel: os.kernel,
-      cpuModel: [cpu.manufacturer, cpu.brand].filter(Boolean).join(' '),
+      cpuModel: known(cpu.manufacturer, cpu.brand) || 'unknown CPU',
       cores: cpu.cores,
     }));
     return this.fixed;
