@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, symlinkSync, writeFileSync, mkdirSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { stringify } from 'yaml';
 import { createBotContext } from '../src/app/bot-context.js';
 import { dispatch } from '../src/chat/dispatch.js';
@@ -73,6 +74,10 @@ export async function measureStatusLatency(runs = 40): Promise<StatusLatency> {
     worker.kill('SIGTERM');
     await new Promise((r) => worker.once('exit', r));
     await ctx.close();
+    const db = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/labops_bench' });
+    await db.connect();
+    await db.query(`DROP SCHEMA IF EXISTS ${pg.escapeIdentifier(prefix)} CASCADE`);
+    await db.end();
     const keys = await redis.keys(`${prefix}:*`);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();
