@@ -9,6 +9,7 @@ import { formatDuration } from '../duration.js';
 import type { AnyJob, JobPayload, JobResult, Requester } from './define-job.js';
 import { hostQueueName } from './names.js';
 import { blockingClient, ensureRedis, isConnectionError, redisUnreachable } from './redis.js';
+import { closeWithin, logChangedErrors } from './quiet-errors.js';
 import { decodeUserError } from './user-error-wire.js';
 
 export interface SubmitOptions {
@@ -75,7 +76,8 @@ export class JobClient {
         skipWaitingForReady: true,
         defaultJobOptions: RETENTION,
       });
-      queue.on('error', (err) => this.opts.logger.warn({ err, host }, 'queue error'));
+      const errors = logChangedErrors(this.opts.logger, 'queue error', { host });
+      queue.on('error', errors.onError);
       this.queues.set(host, queue);
     }
     return queue;
@@ -222,7 +224,9 @@ export class JobClient {
         const client = blockingClient(this.opts.redisUrl);
         this.eventClients.push(client);
         const events = new QueueEvents(hostQueueName(host), { connection: client, prefix: this.opts.prefix });
-        events.on('error', (err) => this.opts.logger.warn({ err, host }, 'queue events error'));
+        const errors = logChangedErrors(this.opts.logger, 'queue events error', { host });
+        events.on('error', errors.onError);
+        client.on('ready', errors.reset);
         await events.waitUntilReady();
         return events;
       })();
@@ -234,7 +238,7 @@ export class JobClient {
 
   async close(): Promise<void> {
     const events = await Promise.allSettled([...this.events.values()]);
-    await Promise.allSettled(events.map((e) => (e.status === 'fulfilled' ? e.value.close() : undefined)));
+    await Promise.allSettled(events.map((e) => (e.status === 'fulfilled' ? closeWithin(() => e.value.close(), 2_000) : undefined)));
     await Promise.allSettled([...this.queues.values()].map((q) => q.close()));
     for (const client of this.eventClients) client.disconnect();
   }

@@ -4,6 +4,7 @@ import type { Reply } from '../chat/reply.js';
 import type { Logger } from '../logger.js';
 import { redactDeep } from '../redact.js';
 import { NOTIFY_QUEUE } from './names.js';
+import { closeWithin, logChangedErrors } from './quiet-errors.js';
 import { blockingClient } from './redis.js';
 
 export type NoticeChannel = 'alert' | 'log';
@@ -39,7 +40,9 @@ export class Notifier {
     private readonly logger: Logger,
   ) {
     this.queue = new Queue(NOTIFY_QUEUE, { connection, prefix, skipWaitingForReady: true });
-    this.queue.on('error', (err) => logger.warn({ err }, 'notify queue error'));
+    const errors = logChangedErrors(logger, 'notify queue error');
+    this.queue.on('error', errors.onError);
+    connection.on('ready', errors.reset);
   }
 
   async post(channel: NoticeChannel, reply: Reply, opts: { key?: string } = {}): Promise<void> {
@@ -86,11 +89,14 @@ export function consumeNotices(
       },
     },
   );
-  worker.on('error', (err) => logger.warn({ err }, 'notice consumer error'));
+  const errors = logChangedErrors(logger, 'notice consumer error');
+  worker.on('error', errors.onError);
+  client.on('ready', errors.reset);
   worker.on('failed', (job, err) => logger.warn({ jobId: job?.id, reason: err.message }, 'notice not delivered yet; will retry'));
   return {
     async close() {
-      await worker.close();
+      // a notice being posted may finish; with Redis unreachable there is nothing to wait for
+      await closeWithin(() => worker.close(), client.status === 'ready' ? 10_000 : 1_000);
       client.disconnect();
     },
   };

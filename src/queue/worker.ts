@@ -9,7 +9,8 @@ import type { AnyJob, JobRun, Requester } from './define-job.js';
 import type { JobEnvelope } from './job-client.js';
 import { RETENTION } from './job-client.js';
 import { hostQueueName } from './names.js';
-import { blockingClient } from './redis.js';
+import { closeWithin } from './quiet-errors.js';
+import { blockingClient, isConnectionError } from './redis.js';
 import { encodeUserError } from './user-error-wire.js';
 
 const requesterSchema = z.object({
@@ -65,7 +66,10 @@ export class HostWorker {
     let lastError = '';
     this.worker.on('error', (err) => {
       // ioredis repeats a connection error on every retry: log it once per change
-      if (err.message !== lastError) ctx.logger.error({ err, host }, 'worker error');
+      if (err.message !== lastError) {
+        if (isConnectionError(err)) ctx.logger.warn({ host, err: err.message }, 'worker cannot reach Redis; retrying');
+        else ctx.logger.error({ err, host }, 'worker error');
+      }
       lastError = err.message;
     });
     this.worker.on('ready', () => {
@@ -168,16 +172,14 @@ export class HostWorker {
     const worker = this.worker;
     if (!worker) return;
     this.worker = null;
+    // with Redis unreachable no job can report its end anyway, and BullMQ's close would wait for ever
+    const redisUp = this.client?.status === 'ready';
+    const graceMs = redisUp ? this.opts.shutdownTimeoutMs : 1_000;
     const closing = worker.close();
-    const finished = await Promise.race([
-      closing.then(() => true),
-      new Promise<boolean>((r) => setTimeout(() => r(false), this.opts.shutdownTimeoutMs).unref()),
-    ]);
-    if (!finished) {
-      this.opts.ctx.logger.warn({ host: this.opts.host }, `jobs still running after ${formatDuration(this.opts.shutdownTimeoutMs)}: cancelling them`);
+    if (!(await closeWithin(() => closing, graceMs))) {
+      if (redisUp) this.opts.ctx.logger.warn({ host: this.opts.host }, `jobs still running after ${formatDuration(graceMs)}: cancelling them`);
       worker.cancelAllJobs('worker shutting down');
-      await Promise.race([closing, new Promise((r) => setTimeout(r, 2_000).unref())]);
-      await worker.close(true).catch(() => undefined);
+      if (!(await closeWithin(() => closing, 2_000))) await closeWithin(() => worker.close(true), 2_000);
     }
     this.client?.disconnect();
   }
