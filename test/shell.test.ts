@@ -51,4 +51,18 @@ describe('the local shell as a real child process', () => {
     shell.child.stdin.end();
     expect(await shell.wait()).toBe(0);
   });
+
+  it('with Redis down the shell still opens, says so, and /quit ends it promptly', async () => {
+    shell = new CliProcess(['all'], { ...lab.env, LABOPS_REDIS_URL: 'redis://127.0.0.1:1' });
+    await shell.waitFor(/labops> /);
+    const from = shell.stdout.length;
+    shell.write('/status');
+    await shell.waitFor(/✖ Redis at redis:\/\/127\.0\.0\.1:1 is unreachable\.\n→ Nothing was queued\./, { from });
+    const started = Date.now();
+    shell.write('/quit');
+    expect(await shell.wait()).toBe(0);
+    expect(Date.now() - started).toBeLessThan(8_000);
+    // one line per outage and component, not one per reconnect attempt
+    expect(shell.stderr.split('\n').filter((l) => l.includes('"msg":"notify queue error"')).length).toBeLessThanOrEqual(4);
+  });
 });
