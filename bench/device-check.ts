@@ -17,10 +17,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AlertSink } from '../src/alerts/sink.js';
 import { MemoryAlertStore } from '../src/alerts/store.js';
 import { VramAlerts } from '../src/alerts/vram-alerts.js';
-import type { Reply } from '../src/chat/reply.js';
+import type { Reply } from '../src/core/reply.js';
 import type { GpuProcess, GpuSnapshot } from '../src/gpu/monitor.js';
 import { NvidiaSmiMonitor } from '../src/gpu/sampler.js';
-import { createLogger } from '../src/logger.js';
+import { createLogger } from '../src/core/logger.js';
 import { benchGpuSampler, formatGpuSamplerBench } from './gpu-sampler.js';
 
 const INTERVAL_MS = 1_000;

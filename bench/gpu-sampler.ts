@@ -15,7 +15,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import si from 'systeminformation';
 import type { GpuSnapshot } from '../src/gpu/monitor.js';
 import { NvidiaSmiMonitor } from '../src/gpu/sampler.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 
 export const BUDGET = { samplerPctOfCore: 0.5, timesCheaper: 50 };
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from '../src/paths.js';
+import { ROOT } from '../src/core/paths.js';
 import { startDiscordLab } from '../test/support/discord-lab.js';
 
 export interface IdleMemory {

@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { stringify } from 'yaml';
-import { createBotContext } from '../src/app/bot-context.js';
+import { createBotContext } from '../src/bot/context.js';
 import { dispatch } from '../src/chat/dispatch.js';
 import { loadConfig } from '../src/config/load.js';
-import { silentLogger } from '../src/logger.js';
-import { ROOT } from '../src/paths.js';
+import { silentLogger } from '../src/core/logger.js';
+import { ROOT } from '../src/core/paths.js';
 import { percentile } from './stats.js';
 
 export interface StatusLatency {

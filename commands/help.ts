@@ -1,5 +1,5 @@
 import { defineCommand } from '../src/chat/command.js';
-import { info, table, type Reply } from '../src/chat/reply.js';
+import { info, table, type Reply } from '../src/core/reply.js';
 import { usage } from '../src/chat/options.js';
 import { may } from '../src/chat/permissions.js';
 

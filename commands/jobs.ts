@@ -1,6 +1,6 @@
 import { defineCommand } from '../src/chat/command.js';
-import { info, table, type Reply } from '../src/chat/reply.js';
-import { formatDuration } from '../src/duration.js';
+import { info, table, type Reply } from '../src/core/reply.js';
+import { formatDuration } from '../src/core/duration.js';
 
 export default defineCommand({
   name: 'jobs',

@@ -1,5 +1,5 @@
 import { defineCommand } from '../src/chat/command.js';
-import { info, table, type Reply } from '../src/chat/reply.js';
+import { info, table, type Reply } from '../src/core/reply.js';
 
 export default defineCommand({
   name: 'log',

@@ -1,13 +1,13 @@
 import { defineCommand } from '../src/chat/command.js';
-import { info, table, text, type Reply } from '../src/chat/reply.js';
+import { info, table, text, type Reply } from '../src/core/reply.js';
 import { requesterOf } from '../src/chat/requester.js';
-import { formatDuration } from '../src/duration.js';
-import { errorMessage } from '../src/errors.js';
-import { FootprintStore, type Footprint } from '../src/lifecycle/footprint.js';
-import { idlePolicy } from '../src/lifecycle/idle-policy.js';
-import { collectHosts } from '../src/status/collect.js';
-import { mib } from '../src/status/format.js';
-import { stateText } from '../src/status/render-status.js';
+import { formatDuration } from '../src/core/duration.js';
+import { errorMessage } from '../src/core/errors.js';
+import { FootprintStore, type Footprint } from '../src/db/footprints.js';
+import { idlePolicy } from '../src/config/idle-policy.js';
+import { collectHosts } from '../src/bot/status/collect.js';
+import { mib } from '../src/core/format.js';
+import { stateText } from '../src/bot/status/render.js';
 
 export default defineCommand({
   name: 'models',

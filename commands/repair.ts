@@ -1,9 +1,9 @@
 import { defineCommand } from '../src/chat/command.js';
-import { declined, failed, ok, table, text, type Block, type Reply } from '../src/chat/reply.js';
+import { declined, failed, ok, table, text, type Block, type Reply } from '../src/core/reply.js';
 import { requesterOf } from '../src/chat/requester.js';
-import { errorMessage, isUserError } from '../src/errors.js';
-import { assertWorkerOnline } from '../src/lifecycle/worker-online.js';
-import { mib } from '../src/status/format.js';
+import { errorMessage, isUserError } from '../src/core/errors.js';
+import { assertWorkerOnline } from '../src/bot/worker-online.js';
+import { mib } from '../src/core/format.js';
 import repairApply, { type RepairResult } from '../jobs/repair-apply.js';
 import repairPlan, { REPAIR_KINDS, type RepairPlan } from '../jobs/repair-plan.js';
 

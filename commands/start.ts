@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { defineCommand } from '../src/chat/command.js';
-import type { Reply } from '../src/chat/reply.js';
+import type { Reply } from '../src/core/reply.js';
 import { requesterOf } from '../src/chat/requester.js';
-import { isUserError, usageError } from '../src/errors.js';
-import { startDedupId } from '../src/lifecycle/keys.js';
-import { assertWorkerOnline } from '../src/lifecycle/worker-online.js';
-import { failureReply, startReply } from '../src/lifecycle/render.js';
+import { isUserError, usageError } from '../src/core/errors.js';
+import { startDedupId } from '../src/state/model-keys.js';
+import { assertWorkerOnline } from '../src/bot/worker-online.js';
+import { failureReply, startReply } from '../src/bot/lifecycle-replies.js';
 import modelStart from '../jobs/model-start.js';
 
 /** On top of the model's own start timeout: the stops it makes room with, and a queue ahead of it. */

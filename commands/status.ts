@@ -1,8 +1,8 @@
 import { defineCommand } from '../src/chat/command.js';
-import { info, text, type Reply } from '../src/chat/reply.js';
+import { info, text, type Reply } from '../src/core/reply.js';
 import { requesterOf } from '../src/chat/requester.js';
-import { collectHosts } from '../src/status/collect.js';
-import { auditLine, hostBlocks } from '../src/status/render-status.js';
+import { collectHosts } from '../src/bot/status/collect.js';
+import { auditLine, hostBlocks } from '../src/bot/status/render.js';
 
 export default defineCommand({
   name: 'status',

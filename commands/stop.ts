@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { defineCommand } from '../src/chat/command.js';
-import { declined, failed, info, text, type Reply } from '../src/chat/reply.js';
+import { declined, failed, info, text, type Reply } from '../src/core/reply.js';
 import { requesterOf } from '../src/chat/requester.js';
-import { isUserError } from '../src/errors.js';
-import { FootprintStore } from '../src/lifecycle/footprint.js';
-import { stopDedupId } from '../src/lifecycle/keys.js';
-import { failureReply, fallbackLines, stopReply } from '../src/lifecycle/render.js';
-import { collectHosts } from '../src/status/collect.js';
-import { mib } from '../src/status/format.js';
-import { stateText } from '../src/status/render-status.js';
+import { isUserError } from '../src/core/errors.js';
+import { FootprintStore } from '../src/db/footprints.js';
+import { stopDedupId } from '../src/state/model-keys.js';
+import { failureReply, fallbackLines, stopReply } from '../src/bot/lifecycle-replies.js';
+import { collectHosts } from '../src/bot/status/collect.js';
+import { mib } from '../src/core/format.js';
+import { stateText } from '../src/bot/status/render.js';
 import modelStop from '../jobs/model-stop.js';
 
 export default defineCommand({

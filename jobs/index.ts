@@ -1,4 +1,4 @@
-import type { AnyJob } from '../src/queue/define-job.js';
+import type { AnyJob } from '../src/contracts/define.js';
 import modelStart from './model-start.js';
 import modelStop from './model-stop.js';
 import repairApply from './repair-apply.js';

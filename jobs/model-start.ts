@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import type { ModelRef } from '../src/config/inventory.js';
-import type { WorkerContext } from '../src/context.js';
-import { formatDuration } from '../src/duration.js';
+import type { WorkerContext } from '../src/worker/context.js';
+import { formatDuration } from '../src/core/duration.js';
 import { probeHealth, waitHealthy } from '../src/engines/index.js';
-import { permissionError, unavailableError, usageError } from '../src/errors.js';
-import type { Admission } from '../src/lifecycle/admission.js';
-import { checkAdmission } from '../src/lifecycle/admission-check.js';
-import { modelLockKey } from '../src/lifecycle/keys.js';
-import { acquireLocks, releaseAll } from '../src/lifecycle/lock.js';
+import { permissionError, unavailableError, usageError } from '../src/core/errors.js';
+import type { Admission } from '../src/worker/lifecycle/admission.js';
+import { checkAdmission } from '../src/worker/lifecycle/admission-check.js';
+import { modelLockKey } from '../src/state/model-keys.js';
+import { acquireLocks, releaseAll } from '../src/worker/lock.js';
 import {
   clearStarted,
   isUp,
@@ -19,8 +19,8 @@ import {
   startedBy,
   stopModel,
   type StopOutcome,
-} from '../src/lifecycle/model-ops.js';
-import { defineJob, type JobRun } from '../src/queue/define-job.js';
+} from '../src/worker/lifecycle/model-ops.js';
+import { defineJob, type JobRun } from '../src/contracts/define.js';
 
 const modelName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'expected an inventory model name');
 

@@ -1,12 +1,12 @@
 import { z } from 'zod';
-import { info } from '../src/chat/reply.js';
-import { errorMessage } from '../src/errors.js';
-import { idleCheck } from '../src/lifecycle/idle-unload.js';
-import { modelLockKey } from '../src/lifecycle/keys.js';
-import { acquireLock } from '../src/lifecycle/lock.js';
-import { isUp, modelOnHost, stopModel } from '../src/lifecycle/model-ops.js';
-import { defineJob } from '../src/queue/define-job.js';
-import { mib } from '../src/status/format.js';
+import { info } from '../src/core/reply.js';
+import { errorMessage } from '../src/core/errors.js';
+import { idleCheck } from '../src/worker/lifecycle/idle-unload.js';
+import { modelLockKey } from '../src/state/model-keys.js';
+import { acquireLock } from '../src/worker/lock.js';
+import { isUp, modelOnHost, stopModel } from '../src/worker/lifecycle/model-ops.js';
+import { defineJob } from '../src/contracts/define.js';
+import { mib } from '../src/core/format.js';
 
 const payload = z.strictObject({
   model: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'expected an inventory model name'),

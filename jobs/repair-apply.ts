@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { ok, table, text } from '../src/chat/reply.js';
-import { errorMessage } from '../src/errors.js';
-import { checkBootServices, disableAtBoot, heavyUnit, isEnabledAtBoot } from '../src/lifecycle/boot-services.js';
-import { defineJob } from '../src/queue/define-job.js';
-import { mib } from '../src/status/format.js';
+import { ok, table, text } from '../src/core/reply.js';
+import { errorMessage } from '../src/core/errors.js';
+import { checkBootServices, disableAtBoot, heavyUnit, isEnabledAtBoot } from '../src/worker/lifecycle/boot-services.js';
+import { defineJob } from '../src/contracts/define.js';
+import { mib } from '../src/core/format.js';
 
 const unitName = z.string().regex(/^[A-Za-z0-9@._-]+\.(service|scope|target)$/, 'expected a unit name such as llama.service');
 

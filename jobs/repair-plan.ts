@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { checkBootServices, type BootService } from '../src/lifecycle/boot-services.js';
-import { defineJob } from '../src/queue/define-job.js';
+import { checkBootServices, type BootService } from '../src/worker/lifecycle/boot-services.js';
+import { defineJob } from '../src/contracts/define.js';
 
 /** The repairs labops knows, by `kind`; a later repair adds a member here and in repair.apply. */
 export const REPAIR_KINDS = ['boot-services'] as const;

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { errorMessage } from '../src/errors.js';
+import { errorMessage } from '../src/core/errors.js';
 import type { HostFactsSnapshot } from '../src/host/facts.js';
 import type { GpuProcess, GpuSnapshot } from '../src/gpu/monitor.js';
-import { defineJob } from '../src/queue/define-job.js';
-import { modelStatuses, type ModelStatus } from '../src/status/model-status.js';
-import { VERSION } from '../src/version.js';
+import { defineJob } from '../src/contracts/define.js';
+import { modelStatuses, type ModelStatus } from '../src/worker/status/model-status.js';
+import { VERSION } from '../src/core/version.js';
 
 export interface StatusSnapshot {
   host: string;

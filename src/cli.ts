@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
-import { createLogger, type Logger } from './logger.js';
-import { VERSION } from './version.js';
-import { isUserError } from './errors.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { VERSION } from './core/version.js';
+import { isUserError } from './core/errors.js';
 
 const USAGE = `labops ${VERSION} — chat-ops for a self-hosted LLM lab
 
@@ -131,7 +131,7 @@ async function exec(config: LoadedConfig['config'], logger: Logger, rest: string
   if (!line) return print(`labops exec: which command? e.g. labops exec "/status" --as viewer\n\n${USAGE}`, 2, true);
   const [{ localCaller }, { createBotContext }, { runExec }] = await Promise.all([
     import('./chat/shell/local-caller.js'),
-    import('./app/bot-context.js'),
+    import('./bot/context.js'),
     import('./chat/shell/exec.js'),
   ]);
   const caller = localCaller(config, 'exec', { user: flags.user, role: flags.as ?? flags.role });
@@ -146,7 +146,7 @@ async function exec(config: LoadedConfig['config'], logger: Logger, rest: string
 async function shell(config: LoadedConfig['config'], logger: Logger, flags: Flags): Promise<number> {
   const [{ localCaller }, { createBotContext }, { runShell }] = await Promise.all([
     import('./chat/shell/local-caller.js'),
-    import('./app/bot-context.js'),
+    import('./bot/context.js'),
     import('./chat/shell/shell.js'),
   ]);
   const caller = localCaller(config, 'shell', { user: flags.user, role: flags.role ?? flags.as });
@@ -165,8 +165,8 @@ function hostFor(config: LoadedConfig['config'], flags: Flags): string {
 
 async function worker(config: LoadedConfig['config'], logger: Logger, flags: Flags): Promise<number> {
   if (!flags.host && !process.env.LABOPS_HOST) return print(`labops worker: which host? --host ${Object.keys(config.hosts).join(' | ')}`, 2, true);
-  const { startWorker } = await import('./app/worker.js');
-  const { onShutdown } = await import('./app/shutdown.js');
+  const { startWorker } = await import('./worker/start.js');
+  const { onShutdown } = await import('./core/shutdown.js');
   const running = await startWorker(config, hostFor(config, flags), logger);
   onShutdown(logger, config.worker.shutdownTimeout + 5_000, [() => running.close()]);
   return await new Promise<number>(() => undefined); // runs until a signal
@@ -174,14 +174,14 @@ async function worker(config: LoadedConfig['config'], logger: Logger, flags: Fla
 
 async function botAndMaybeWorker(config: LoadedConfig['config'], logger: Logger, flags: Flags, withWorker: boolean): Promise<number> {
   const [{ createBotContext }, { startChat }, { onShutdown }] = await Promise.all([
-    import('./app/bot-context.js'),
-    import('./app/chat.js'),
-    import('./app/shutdown.js'),
+    import('./bot/context.js'),
+    import('./bot/chat.js'),
+    import('./core/shutdown.js'),
   ]);
   const closers: (() => Promise<void>)[] = [];
   const shutdown = onShutdown(logger, config.worker.shutdownTimeout + 5_000, closers);
   if (withWorker) {
-    const { startWorker } = await import('./app/worker.js');
+    const { startWorker } = await import('./worker/start.js');
     const running = await startWorker(config, hostFor(config, flags), logger);
     closers.push(() => running.close());
   }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RedisAlertStore } from '../src/alerts/redis-store.js';
 import { VramAlerts } from '../src/alerts/vram-alerts.js';
 import { NvidiaSmiMonitor } from '../src/gpu/sampler.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import { consumeNotices, Notifier, type Notice } from '../src/queue/notify.js';
 import { fakeNvidiaSmi, nvidiaSmiProcesses, type FakeNvidiaSmi } from './support/fake-nvidia-smi-harness.js';
 

@@ -3,10 +3,10 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { alertRedisKey, RedisAlertStore } from '../src/alerts/redis-store.js';
 import type { AlertSink } from '../src/alerts/sink.js';
 import { VramAlerts } from '../src/alerts/vram-alerts.js';
-import type { Reply } from '../src/chat/reply.js';
+import type { Reply } from '../src/core/reply.js';
 import type { HostConfig } from '../src/config/schema.js';
 import type { GpuInfo, GpuSnapshot } from '../src/gpu/monitor.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 
 const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
 const prefix = `labops-test-alerts-${process.pid}-${Date.now()}`;

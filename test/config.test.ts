@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../src/config/load.js';
-import { EXAMPLE_CONFIG } from '../src/paths.js';
-import { redact } from '../src/redact.js';
+import { EXAMPLE_CONFIG } from '../src/core/paths.js';
+import { redact } from '../src/core/redact.js';
 import { runCli } from './support/cli.js';
 
 const minimal = (engine: string) => `

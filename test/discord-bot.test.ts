@@ -7,8 +7,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../commands/index.js';
-import { heading, text, type Reply } from '../src/chat/reply.js';
-import { silentLogger } from '../src/logger.js';
+import { heading, text, type Reply } from '../src/core/reply.js';
+import { silentLogger } from '../src/core/logger.js';
 import { Notifier } from '../src/queue/notify.js';
 import { CliProcess, runCli, startWorkerProcess } from './support/cli.js';
 import { IDS, logLines, startDiscordLab, type DiscordLab } from './support/discord-lab.js';

@@ -8,12 +8,12 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBotContext, type OwnedBotContext } from '../src/app/bot-context.js';
-import type { RunningChat } from '../src/app/chat.js';
+import { createBotContext, type OwnedBotContext } from '../src/bot/context.js';
+import type { RunningChat } from '../src/bot/chat.js';
 import { defineCommand, type AnyCommand } from '../src/chat/command.js';
 import { startDiscord } from '../src/chat/discord/bot.js';
 import { CommandRegistry } from '../src/chat/registry.js';
-import { declined, info, ok, table, type Reply } from '../src/chat/reply.js';
+import { declined, info, ok, table, type Reply } from '../src/core/reply.js';
 import { loadConfig } from '../src/config/load.js';
 import { IDS, logLines, startDiscordLab, type DiscordLab } from './support/discord-lab.js';
 import type { InteractionHandle, RecordedCall } from './support/fake-discord/index.js';

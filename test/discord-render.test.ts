@@ -13,9 +13,9 @@ import type { PendingConfirmation } from '../src/chat/discord/confirm-store.js';
 import { buttonId, newStateId, parseButtonId } from '../src/chat/discord/custom-id.js';
 import { noticeNonce } from '../src/chat/discord/notices.js';
 import { cutLinesTo, embedSize, fits, LIMITS, renderConfirm, renderProgress, renderReply } from '../src/chat/discord/render.js';
-import { fields, heading, table, text, type Reply } from '../src/chat/reply.js';
+import { fields, heading, table, text, type Reply } from '../src/core/reply.js';
 import { configSchema } from '../src/config/schema.js';
-import { registerSecret } from '../src/redact.js';
+import { registerSecret } from '../src/core/redact.js';
 import { checkCommands, checkMessage } from './support/fake-discord/validate.js';
 
 const valid = (body: unknown, fileCount = 0) => checkMessage(body, { prefix: '', create: true, fileCount });

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { isUserError } from '../src/errors.js';
-import { silentLogger } from '../src/logger.js';
+import { isUserError } from '../src/core/errors.js';
+import { silentLogger } from '../src/core/logger.js';
 import { createEngine, DockerEngine, waitHealthy } from '../src/engines/index.js';
 import { emptyPathEnv, fakeDockerEnv, freePort, isAlive, killTagged, modelRef, removeDir, tempDir, uniqueTag, writeModelContainer } from './support/engines-helpers.js';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import { createEngine, DockerEngine, OllamaEngine, ScriptEngine, SystemdEngine } from '../src/engines/index.js';
 import { modelRef } from './support/engines-helpers.js';
 

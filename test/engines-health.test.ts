@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { isUserError } from '../src/errors.js';
-import { silentLogger } from '../src/logger.js';
+import { isUserError } from '../src/core/errors.js';
+import { silentLogger } from '../src/core/logger.js';
 import { createEngine, probeHealth, waitHealthy } from '../src/engines/index.js';
 import { freePort, killTagged, modelRef, MODEL_SERVER, removeDir, tempDir, uniqueTag } from './support/engines-helpers.js';
 

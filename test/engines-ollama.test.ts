@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isUserError } from '../src/errors.js';
-import { silentLogger } from '../src/logger.js';
+import { isUserError } from '../src/core/errors.js';
+import { silentLogger } from '../src/core/logger.js';
 import { createEngine, OllamaEngine, waitHealthy } from '../src/engines/index.js';
 import { unloadsIn } from '../src/engines/ollama.js';
 import { startFakeOllama, type FakeOllama } from './support/fake-ollama.js';

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { isUserError } from '../src/errors.js';
-import { silentLogger } from '../src/logger.js';
+import { isUserError } from '../src/core/errors.js';
+import { silentLogger } from '../src/core/logger.js';
 import { createEngine } from '../src/engines/index.js';
 import type { ScriptEngine } from '../src/engines/script.js';
 import {
@@ -87,7 +87,7 @@ describe('script engine', () => {
     expect(existsSync(dist), 'dist/ is built by the global setup').toBe(true);
     const starter = `
       const { createEngine } = await import(${JSON.stringify(dist)});
-      const { silentLogger } = await import(${JSON.stringify(join(ROOT, 'dist/src/logger.js'))});
+      const { silentLogger } = await import(${JSON.stringify(join(ROOT, 'dist/src/core/logger.js'))});
       const engine = createEngine(${JSON.stringify(ref)}, { logger: silentLogger() });
       await engine.start(AbortSignal.timeout(10000));
       console.log('started');

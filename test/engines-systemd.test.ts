@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { isUserError } from '../src/errors.js';
-import { silentLogger } from '../src/logger.js';
+import { isUserError } from '../src/core/errors.js';
+import { silentLogger } from '../src/core/logger.js';
 import { createEngine, SystemdEngine, waitHealthy } from '../src/engines/index.js';
 import {
   emptyPathEnv,

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBotContext } from '../src/app/bot-context.js';
+import { createBotContext } from '../src/bot/context.js';
 import { dispatch } from '../src/chat/dispatch.js';
 import { loadConfig } from '../src/config/load.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import { runCli } from './support/cli.js';
 import { createTestLab, type TestLab } from './support/env.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { NO_GPU } from '../src/gpu/nvidia-smi.js';
 import { NvidiaSmiMonitor } from '../src/gpu/sampler.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import { nvidiaSmiProcesses } from './support/fake-nvidia-smi-harness.js';
 
 const empty = mkdtempSync(join(tmpdir(), 'labops-no-gpu-'));

@@ -3,7 +3,7 @@ import type { HostConfig } from '../src/config/schema.js';
 import type { GpuSnapshot } from '../src/gpu/monitor.js';
 import { NO_GPU } from '../src/gpu/nvidia-smi.js';
 import { NvidiaSmiMonitor } from '../src/gpu/sampler.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import { fakeNvidiaSmi, nvidiaSmiProcesses, pidAlive, waitFor, type FakeNvidiaSmi } from './support/fake-nvidia-smi-harness.js';
 
 const INTERVAL = 200;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Inventory } from '../src/config/inventory.js';
 import { loadConfig } from '../src/config/load.js';
-import { EXAMPLE_CONFIG } from '../src/paths.js';
-import { UserError } from '../src/errors.js';
+import { EXAMPLE_CONFIG } from '../src/core/paths.js';
+import { UserError } from '../src/core/errors.js';
 
 const inventory = new Inventory(loadConfig(EXAMPLE_CONFIG, {}).config);
 

@@ -2,10 +2,10 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ModelRef } from '../src/config/inventory.js';
 import { configSchema } from '../src/config/schema.js';
-import { admissionNumbers, admit, gpuFree, type AdmissionInput } from '../src/lifecycle/admission.js';
-import { activityNames, idlePolicy } from '../src/lifecycle/idle-policy.js';
-import { acquireLock, acquireLocks } from '../src/lifecycle/lock.js';
-import { silentLogger } from '../src/logger.js';
+import { admissionNumbers, admit, gpuFree, type AdmissionInput } from '../src/worker/lifecycle/admission.js';
+import { activityNames, idlePolicy } from '../src/config/idle-policy.js';
+import { acquireLock, acquireLocks } from '../src/worker/lock.js';
+import { silentLogger } from '../src/core/logger.js';
 import { deleteKeys, REDIS_URL, uniqueName } from './support/env.js';
 
 const NOW = 1_700_000_000_000;

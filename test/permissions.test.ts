@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createBotContext, type OwnedBotContext } from '../src/app/bot-context.js';
+import { createBotContext, type OwnedBotContext } from '../src/bot/context.js';
 import type { Caller } from '../src/chat/command.js';
 import { dispatch } from '../src/chat/dispatch.js';
 import { loadConfig } from '../src/config/load.js';
-import { silentLogger } from '../src/logger.js';
+import { silentLogger } from '../src/core/logger.js';
 import { runCli } from './support/cli.js';
 import { auditRows, createTestLab, type TestLab } from './support/env.js';
 

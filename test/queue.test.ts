@@ -2,15 +2,15 @@ import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createWorkerContext, type OwnedWorkerContext } from '../src/app/worker.js';
+import { createWorkerContext, type OwnedWorkerContext } from '../src/worker/context.js';
 import { loadConfig } from '../src/config/load.js';
-import { failedError, UserError } from '../src/errors.js';
-import { silentLogger } from '../src/logger.js';
-import { defineJob, type AnyJob } from '../src/queue/define-job.js';
+import { failedError, UserError } from '../src/core/errors.js';
+import { silentLogger } from '../src/core/logger.js';
+import { defineJob, type AnyJob } from '../src/contracts/define.js';
 import { JobClient } from '../src/queue/job-client.js';
 import { hostQueueName } from '../src/queue/names.js';
-import { decodeUserError } from '../src/queue/user-error-wire.js';
-import { HostWorker } from '../src/queue/worker.js';
+import { decodeUserError } from '../src/contracts/user-error-wire.js';
+import { HostWorker } from '../src/queue/host-worker.js';
 import { auditRows, createTestLab, REDIS_URL, type TestLab } from './support/env.js';
 
 /** Job kinds of this test only, defined through the same helper as the real ones. */

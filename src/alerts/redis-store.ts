@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { key } from '../queue/redis.js';
+import { key } from '../redis/connection.js';
 import type { AlertKey } from './alert-key.js';
 import type { AlertStatus, AlertState } from './state-machine.js';
 import type { AlertContext, AlertStore } from './store.js';

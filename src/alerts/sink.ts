@@ -1,4 +1,4 @@
-import type { Reply } from '../chat/reply.js';
+import type { Reply } from '../core/reply.js';
 
 /** Where alert notices go: the durable Notifier in a worker (its `post` fits), a list in a device check. */
 export interface AlertSink {

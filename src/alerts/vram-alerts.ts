@@ -1,6 +1,6 @@
 import type { HostConfig } from '../config/schema.js';
 import type { GpuMonitor, GpuSnapshot } from '../gpu/monitor.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../core/logger.js';
 import { alertKeyString, type AlertKey } from './alert-key.js';
 import type { AlertSink } from './sink.js';
 import { advance, INACTIVE, levelOf, type AlertState, type Transition } from './state-machine.js';

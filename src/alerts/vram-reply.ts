@@ -1,5 +1,5 @@
-import { fields, type Reply, type Tone } from '../chat/reply.js';
-import { formatDuration } from '../duration.js';
+import { fields, type Reply, type Tone } from '../core/reply.js';
+import { formatDuration } from '../core/duration.js';
 import type { GpuInfo } from '../gpu/monitor.js';
 import type { AlertState, Transition } from './state-machine.js';
 

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import pg from 'pg';
-import { unavailableError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { errorMessage } from '../errors.js';
-import { ensureRedis, key } from '../queue/redis.js';
-import { createPool, describeDatabase, ensureDatabase } from './db.js';
-import { migrate } from './migrations.js';
+import { unavailableError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { errorMessage } from '../core/errors.js';
+import { ensureRedis, key } from '../redis/connection.js';
+import { createPool, describeDatabase, ensureDatabase } from '../db/pool.js';
+import { migrate } from '../db/migrations.js';
 
 export interface AuditEntry {
   kind: 'command' | 'job' | 'button' | 'system';

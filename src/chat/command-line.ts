@@ -1,4 +1,4 @@
-import { usageError } from '../errors.js';
+import { usageError } from '../core/errors.js';
 import type { AnyCommand, OptionDef } from './command.js';
 
 export interface ParsedLine {

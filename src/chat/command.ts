@@ -1,7 +1,7 @@
-import type { BotContext } from '../context.js';
+import type { BotContext } from '../bot/context.js';
 import type { Role } from '../config/schema.js';
 import type { Capability } from './permissions.js';
-import type { Reply } from './reply.js';
+import type { Reply } from '../core/reply.js';
 
 /** Where an option's autocomplete choices come from (Discord) and how its value is checked. */
 export type OptionSource = 'model' | 'host' | 'job';

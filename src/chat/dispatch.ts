@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { closest } from '../config/inventory.js';
-import type { BotContext } from '../context.js';
-import { errorMessage, isUserError, type UserError } from '../errors.js';
-import { redact, redactDeep } from '../redact.js';
+import type { BotContext } from '../bot/context.js';
+import { errorMessage, isUserError, type UserError } from '../core/errors.js';
+import { redact, redactDeep } from '../core/redact.js';
 import type { AnyCommand, Caller, ConfirmRequest } from './command.js';
 import { parseOptions } from './options.js';
 import { may } from './permissions.js';
-import type { Outcome, Reply } from './reply.js';
+import type { Outcome, Reply } from '../core/reply.js';
 
 /**
  * Thrown by an adapter's `confirm` when the answer will come later as a button press (Discord):

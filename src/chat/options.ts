@@ -1,6 +1,6 @@
 import type { Inventory } from '../config/inventory.js';
 import { closest } from '../config/inventory.js';
-import { usageError } from '../errors.js';
+import { usageError } from '../core/errors.js';
 import type { AnyCommand, OptionDef } from './command.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { Block, Reply, Tone } from './reply.js';
+import type { Block, Reply, Tone } from '../core/reply.js';
 
 const ICON: Record<Tone, string> = { ok: '✔', info: 'ℹ', warn: '⚠', error: '✖' };
 

@@ -1,4 +1,4 @@
-import type { Requester } from '../queue/define-job.js';
+import type { Requester } from '../contracts/define.js';
 import type { Caller } from './command.js';
 
 export function requesterOf(caller: Caller): Requester {

@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { EXAMPLE_CONFIG } from '../paths.js';
-import { registerSecret } from '../redact.js';
+import { EXAMPLE_CONFIG } from '../core/paths.js';
+import { registerSecret } from '../core/redact.js';
 import { configSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {

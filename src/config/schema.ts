@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../core/duration.js';
 
 /** Names that reach argv, unit names and queue names: a plain, shell-inert alphabet. */
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;

@@ -1,4 +1,4 @@
-import { run, type RunResult } from '../exec.js';
+import { run, type RunResult } from '../process/run.js';
 
 export type Env = NodeJS.ProcessEnv;
 

@@ -1,9 +1,9 @@
-import type { RunResult } from '../exec.js';
-import { failedError, unavailableError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import type { RunResult } from '../process/run.js';
+import { failedError, unavailableError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import { outputLines, runCommand, said, type Env } from './command.js';
 import type { Engine, EngineState } from './engine.js';
-import { processTree } from './proc.js';
+import { processTree } from '../host/proc.js';
 
 const QUERY_TIMEOUT = 10_000;
 const NO_DAEMON = /Cannot connect to the Docker daemon|error during connect/i;

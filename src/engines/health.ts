@@ -1,10 +1,10 @@
 import type { ModelRef } from '../config/inventory.js';
-import { formatDuration } from '../duration.js';
-import { failedError } from '../errors.js';
-import { safeUrl } from '../redact.js';
+import { formatDuration } from '../core/duration.js';
+import { failedError } from '../core/errors.js';
+import { safeUrl } from '../core/redact.js';
 import type { Engine } from './engine.js';
-import { excerpt, fetchTimed, FetchFailure } from './http.js';
-import { sleep } from './sleep.js';
+import { excerpt, fetchTimed, FetchFailure } from '../core/http.js';
+import { sleep } from '../core/sleep.js';
 
 export interface HealthResult {
   healthy: boolean;

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ModelRef } from '../config/inventory.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../core/logger.js';
 import type { Env } from './command.js';
 import { DockerEngine } from './docker.js';
 import type { Engine } from './engine.js';

@@ -1,10 +1,10 @@
 import type { EngineConfig } from '../config/schema.js';
-import { formatDuration } from '../duration.js';
-import { failedError, unavailableError } from '../errors.js';
-import type { Logger } from '../logger.js';
-import { safeUrl } from '../redact.js';
+import { formatDuration } from '../core/duration.js';
+import { failedError, unavailableError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { safeUrl } from '../core/redact.js';
 import type { Engine, EngineState } from './engine.js';
-import { excerpt, fetchTimed, FetchFailure } from './http.js';
+import { excerpt, fetchTimed, FetchFailure } from '../core/http.js';
 
 type OllamaConfig = Extract<EngineConfig, { kind: 'ollama' }>;
 

@@ -1,14 +1,14 @@
 import { link, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { EngineConfig } from '../config/schema.js';
-import { errorMessage, failedError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { errorMessage, failedError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import { runCommand, said, type Env } from './command.js';
-import { spawnDetached } from './detached.js';
+import { spawnDetached } from '../process/detached.js';
 import type { Engine, EngineState } from './engine.js';
-import { bootTimeMs, isAlive, procStat, processTree } from './proc.js';
-import { sleep } from './sleep.js';
-import { tailFile } from './tail.js';
+import { bootTimeMs, isAlive, procStat, processTree } from '../host/proc.js';
+import { sleep } from '../core/sleep.js';
+import { tailFile } from '../core/tail.js';
 
 type ScriptConfig = Extract<EngineConfig, { kind: 'script' }>;
 

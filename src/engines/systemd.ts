@@ -1,8 +1,8 @@
-import { failedError, unavailableError } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { failedError, unavailableError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
 import { outputLines, runCommand, said, type Env } from './command.js';
 import type { Engine, EngineState } from './engine.js';
-import { processTree } from './proc.js';
+import { processTree } from '../host/proc.js';
 
 const QUERY_TIMEOUT = 10_000;
 /** systemd's default TimeoutStopSec is 90 s; systemctl waits for it */

@@ -1,7 +1,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostConfig } from '../config/schema.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../core/logger.js';
 import type { GpuInfo, GpuMonitor, GpuProcess, GpuSnapshot } from './monitor.js';
 import { classifyFailure, gpuQueryArgs, queryApps, queryGpus, tryParseGpuLine, unavailable } from './nvidia-smi.js';
 import { SampleGrouper } from './sample-grouper.js';

@@ -2,15 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../logger.js';
-import type { UserError } from '../errors.js';
-import { failedError, unavailableError } from '../errors.js';
-import { formatDuration } from '../duration.js';
-import type { AnyJob, JobPayload, JobResult, Requester } from './define-job.js';
+import type { Logger } from '../core/logger.js';
+import type { UserError } from '../core/errors.js';
+import { failedError, unavailableError } from '../core/errors.js';
+import { formatDuration } from '../core/duration.js';
+import type { AnyJob, JobPayload, JobResult, Requester } from '../contracts/define.js';
 import { hostQueueName } from './names.js';
-import { blockingClient, ensureRedis, isConnectionError, redisUnreachable } from './redis.js';
-import { closeWithin, logChangedErrors } from './quiet-errors.js';
-import { decodeUserError } from './user-error-wire.js';
+import { blockingClient, ensureRedis, isConnectionError, redisUnreachable } from '../redis/connection.js';
+import { closeWithin, logChangedErrors } from '../core/log-on-change.js';
+import { decodeUserError } from '../contracts/user-error-wire.js';
 
 export interface SubmitOptions {
   requestedBy: Requester | null;

@@ -1,11 +1,11 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Reply } from '../chat/reply.js';
-import type { Logger } from '../logger.js';
-import { redactDeep } from '../redact.js';
+import type { Reply } from '../core/reply.js';
+import type { Logger } from '../core/logger.js';
+import { redactDeep } from '../core/redact.js';
 import { NOTIFY_QUEUE } from './names.js';
-import { closeWithin, logChangedErrors } from './quiet-errors.js';
-import { blockingClient } from './redis.js';
+import { closeWithin, logChangedErrors } from '../core/log-on-change.js';
+import { blockingClient } from '../redis/connection.js';
 
 export type NoticeChannel = 'alert' | 'log';
 

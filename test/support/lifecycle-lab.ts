@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { silentLogger } from '../../src/logger.js';
+import { silentLogger } from '../../src/core/logger.js';
 import { consumeNotices, type Notice } from '../../src/queue/notify.js';
 import { runCli, type CliResult } from './cli.js';
 import { FAKE_SYSTEMD_BIN, MODEL_SERVER, fakeSystemctl, freePort, killTagged, uniqueTag, waitFor, writeModelUnit } from './engines-helpers.js';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { Action } from '../reply.js';
+import type { Action } from '../../core/reply.js';
 import { newStateId } from './custom-id.js';
 
 /**

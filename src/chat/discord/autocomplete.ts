@@ -1,5 +1,5 @@
 import type { APIApplicationCommandOptionChoice } from 'discord.js';
-import type { BotContext } from '../../context.js';
+import type { BotContext } from '../../bot/context.js';
 import type { Caller, OptionDef } from '../command.js';
 import { checkAccess } from '../dispatch.js';
 import { clip } from './render.js';

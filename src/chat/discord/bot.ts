@@ -1,8 +1,8 @@
 import { Client, Events, GatewayIntentBits, Partials, REST } from 'discord.js';
-import type { RunningChat } from '../../app/chat.js';
-import type { BotContext } from '../../context.js';
-import { usageError } from '../../errors.js';
-import type { Logger } from '../../logger.js';
+import type { RunningChat } from '../../bot/chat.js';
+import type { BotContext } from '../../bot/context.js';
+import { usageError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 import { consumeNotices } from '../../queue/notify.js';
 import { ActionStore } from './actions-store.js';
 import { MemberRoles } from './caller.js';

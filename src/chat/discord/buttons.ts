@@ -1,4 +1,4 @@
-import { formatDuration } from '../../duration.js';
+import { formatDuration } from '../../core/duration.js';
 import type { Caller } from '../command.js';
 import { checkAccess } from '../dispatch.js';
 import { may, type Capability } from '../permissions.js';

@@ -1,6 +1,6 @@
 import { Routes, type APIGuildMember, type REST } from 'discord.js';
 import type { Config } from '../../config/schema.js';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../core/logger.js';
 import type { Caller } from '../command.js';
 import { roleFromDiscordRoles } from '../permissions.js';
 

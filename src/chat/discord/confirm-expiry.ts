@@ -1,5 +1,5 @@
-import type { BotContext } from '../../context.js';
-import type { Logger } from '../../logger.js';
+import type { BotContext } from '../../bot/context.js';
+import type { Logger } from '../../core/logger.js';
 import type { Capability } from '../permissions.js';
 import { expiredText } from './buttons.js';
 import type { ConfirmStore } from './confirm-store.js';

@@ -1,8 +1,8 @@
 import { REST, Routes, type APIApplication, type APIApplicationCommand } from 'discord.js';
 import { commands as allCommands } from '../../../commands/index.js';
 import type { Config } from '../../config/schema.js';
-import type { Logger } from '../../logger.js';
-import { redact } from '../../redact.js';
+import type { Logger } from '../../core/logger.js';
+import { redact } from '../../core/redact.js';
 import type { AnyCommand } from '../command.js';
 import { commandsData } from './command-data.js';
 import { describeError } from './discord-rest.js';

@@ -1,5 +1,5 @@
 import { Events, GatewayCloseCodes, type Client } from 'discord.js';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../core/logger.js';
 
 /** Close codes after which reconnecting cannot help (a bad token, intents or shard config). */
 export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { DiscordAPIError } from 'discord.js';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../config/schema.js';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../core/logger.js';
 import { RetryLater, type Notice, type NoticeChannel } from '../../queue/notify.js';
 import type { ActionStore } from './actions-store.js';
 import { buttonId } from './custom-id.js';

@@ -1,8 +1,8 @@
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponentWithCustomId, type APIEmbed, type APIEmbedField } from 'discord.js';
-import { redact } from '../../redact.js';
+import { redact } from '../../core/redact.js';
 import type { ConfirmRequest } from '../command.js';
 import { formatTable, renderText } from '../render-text.js';
-import type { Action, Reply, Tone } from '../reply.js';
+import type { Action, Reply, Tone } from '../../core/reply.js';
 
 /** Discord's message limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits). */
 export const LIMITS = {

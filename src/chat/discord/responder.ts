@@ -1,5 +1,5 @@
 import { InteractionResponseType, MessageFlags } from 'discord.js';
-import type { Logger } from '../../logger.js';
+import type { Logger } from '../../core/logger.js';
 import { throttleLatest } from '../throttle.js';
 import type { AckGate } from './ack-gate.js';
 import { Code, describeError, errorCode, tokenGone, type DiscordRest, type MessageRef } from './discord-rest.js';

@@ -1,9 +1,9 @@
-import type { BotContext } from '../../context.js';
-import { unavailableError } from '../../errors.js';
-import type { Logger } from '../../logger.js';
+import type { BotContext } from '../../bot/context.js';
+import { unavailableError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 import type { Caller, ConfirmRequest } from '../command.js';
 import { apologise, ConfirmationPending, dispatch } from '../dispatch.js';
-import type { Outcome, Reply } from '../reply.js';
+import type { Outcome, Reply } from '../../core/reply.js';
 import type { ActionStore } from './actions-store.js';
 import type { ConfirmStore, PendingConfirmation } from './confirm-store.js';
 import { buttonId, newStateId } from './custom-id.js';

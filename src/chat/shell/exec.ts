@@ -1,10 +1,10 @@
-import type { BotContext } from '../../context.js';
-import { isUserError } from '../../errors.js';
+import type { BotContext } from '../../bot/context.js';
+import { isUserError } from '../../core/errors.js';
 import type { Caller } from '../command.js';
 import { parseCommandLine } from '../command-line.js';
 import { dispatch, fromUserError } from '../dispatch.js';
 import { renderText } from '../render-text.js';
-import { exitCode, type Reply } from '../reply.js';
+import { exitCode, type Reply } from '../../core/reply.js';
 
 export interface ExecOptions {
   yes: boolean;

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import type { Config, Role } from '../../config/schema.js';
 import { ROLES } from '../../config/schema.js';
-import { permissionError, usageError } from '../../errors.js';
+import { permissionError, usageError } from '../../core/errors.js';
 import type { Caller, ChannelKind } from '../command.js';
 import { localCeiling, may } from '../permissions.js';
 

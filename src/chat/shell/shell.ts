@@ -1,12 +1,12 @@
 import { createInterface } from 'node:readline';
-import type { BotContext } from '../../context.js';
-import { isUserError } from '../../errors.js';
-import { VERSION } from '../../version.js';
+import type { BotContext } from '../../bot/context.js';
+import { isUserError } from '../../core/errors.js';
+import { VERSION } from '../../core/version.js';
 import type { Caller, ConfirmRequest } from '../command.js';
 import { parseCommandLine } from '../command-line.js';
 import { dispatch, fromUserError } from '../dispatch.js';
 import { cutLines, renderText } from '../render-text.js';
-import type { Reply } from '../reply.js';
+import type { Reply } from '../../core/reply.js';
 import { throttleLatest } from '../throttle.js';
 import { lineQueue } from './line-queue.js';
 import { saveFullOutput } from './save-output.js';

@@ -1,0 +1,186 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { WorkerContext } from '../worker/context.js';
+import { formatDuration } from '../core/duration.js';
+import { errorMessage, failedError, isUserError, usageError } from '../core/errors.js';
+import { redact, redactDeep } from '../core/redact.js';
+import type { AnyJob, JobRun, Requester } from '../contracts/define.js';
+import type { JobEnvelope } from './job-client.js';
+import { RETENTION } from './job-client.js';
+import { hostQueueName } from './names.js';
+import { closeWithin } from '../core/log-on-change.js';
+import { blockingClient, isConnectionError } from '../redis/connection.js';
+import { encodeUserError } from '../contracts/user-error-wire.js';
+
+const requesterSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.string().nullable(),
+  adapter: z.string(),
+  channel: z.string(),
+});
+const envelopeSchema = z.object({ payload: z.unknown(), requestedBy: requesterSchema.nullable() });
+
+export interface HostWorkerOptions {
+  host: string;
+  redisUrl: string;
+  prefix: string;
+  jobs: readonly AnyJob[];
+  ctx: WorkerContext;
+  concurrency: number;
+  shutdownTimeoutMs: number;
+  /** BullMQ's lock on a running job (default 30 s): a job whose worker died is re-run after it lapses */
+  lockDurationMs?: number;
+  /** how often stalled jobs are looked for (default: the lock duration) */
+  stalledIntervalMs?: number;
+}
+
+/**
+ * Consumes one host's queue. Every payload is validated (it is untrusted input: an invalid one
+ * fails without retry), every processor gets an abort signal that fires on its timeout or on
+ * cancellation, and every job writes an audit row.
+ */
+export class HostWorker {
+  private worker: Worker | null = null;
+  private client: Redis | null = null;
+  private readonly byKind: Map<string, AnyJob>;
+
+  constructor(private readonly opts: HostWorkerOptions) {
+    this.byKind = new Map(opts.jobs.map((j) => [j.kind, j]));
+  }
+
+  start(): void {
+    const { ctx, host } = this.opts;
+    this.client = blockingClient(this.opts.redisUrl);
+    this.client.on('error', () => undefined); // reported through the worker's error event
+    this.worker = new Worker(hostQueueName(host), (job, _token, signal) => this.process(job, signal), {
+      connection: this.client,
+      prefix: this.opts.prefix,
+      concurrency: this.opts.concurrency,
+      lockDuration: this.opts.lockDurationMs ?? 30_000,
+      stalledInterval: this.opts.stalledIntervalMs ?? this.opts.lockDurationMs ?? 30_000,
+      maxStalledCount: 1,
+      ...RETENTION,
+    });
+    let lastError = '';
+    this.worker.on('error', (err) => {
+      // ioredis repeats a connection error on every retry: log it once per change
+      if (err.message !== lastError) {
+        if (isConnectionError(err)) ctx.logger.warn({ host, err: err.message }, 'worker cannot reach Redis; retrying');
+        else ctx.logger.error({ err, host }, 'worker error');
+      }
+      lastError = err.message;
+    });
+    this.worker.on('ready', () => {
+      if (lastError) ctx.logger.info({ host }, 'worker reconnected to Redis');
+      lastError = '';
+    });
+    this.worker.on('failed', (job, err) => ctx.logger.warn({ jobId: job?.id, kind: job?.name, host, reason: redact(err.message) }, 'job failed'));
+    this.worker.on('completed', (job) => ctx.logger.info({ jobId: job.id, kind: job.name, host }, 'job completed'));
+  }
+
+  private async process(job: Job, bullSignal?: AbortSignal): Promise<unknown> {
+    const { ctx, host } = this.opts;
+    const startedAt = new Date();
+    const def = this.byKind.get(job.name);
+    const envelope = envelopeSchema.safeParse(job.data);
+    const requestedBy: Requester | null = envelope.success ? envelope.data.requestedBy : null;
+
+    let detail: unknown;
+    const audit = (outcome: string, error: string | null, args: unknown) =>
+      ctx.audit.record({
+        kind: 'job',
+        actorId: requestedBy?.id ?? 'labops',
+        actorName: requestedBy?.name ?? 'labops',
+        role: requestedBy?.role ?? null,
+        adapter: requestedBy?.adapter ?? 'worker',
+        channel: requestedBy?.channel ?? null,
+        command: job.name,
+        args: redactDeep((args ?? {}) as Record<string, unknown>),
+        host,
+        jobId: job.id ?? null,
+        startedAt,
+        finishedAt: new Date(),
+        outcome,
+        error: error ? redact(error) : null,
+        ...(detail === undefined ? {} : { detail: redactDeep(detail) }),
+      });
+
+    if (!def || !envelope.success) {
+      const reason = !def ? `unknown job kind "${job.name}"` : `malformed job data: ${envelope.error ? z.prettifyError(envelope.error) : '?'}`;
+      await audit('invalid', reason, null);
+      throw new UnrecoverableError(encodeUserError(usageError(`The worker on ${host} refused job ${job.id}: ${reason}.`)));
+    }
+    const payload = def.payload.safeParse((envelope.data as JobEnvelope).payload);
+    if (!payload.success) {
+      const reason = z.prettifyError(payload.error).replace(/\n/g, '; ');
+      await audit('invalid', reason, envelope.data.payload);
+      throw new UnrecoverableError(encodeUserError(usageError(`The worker on ${host} refused job ${job.id} (${job.name}): invalid payload: ${reason}`)));
+    }
+
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error(`timed out after ${formatDuration(def.timeoutMs)}`)), def.timeoutMs);
+    const onCancel = () => controller.abort(bullSignal?.reason ?? new Error('cancelled'));
+    bullSignal?.addEventListener('abort', onCancel, { once: true });
+
+    const run: JobRun<unknown> = {
+      id: job.id ?? '?',
+      kind: job.name,
+      host,
+      data: payload.data,
+      requestedBy,
+      attemptsMade: job.attemptsMade,
+      progress: async (text, extra) => {
+        await job.updateProgress({ text: redact(text), ...(extra ? { detail: extra } : {}), at: Date.now() });
+      },
+      auditDetail: (value) => {
+        detail = value;
+      },
+    };
+
+    try {
+      const result = await def.process(run, ctx, controller.signal);
+      await audit('ok', null, payload.data);
+      return result;
+    } catch (err) {
+      if (controller.signal.aborted) {
+        const why = errorMessage(controller.signal.reason);
+        await audit('aborted', why, payload.data);
+        throw new UnrecoverableError(encodeUserError(failedError(`${job.name} on ${host} stopped: ${why}.`)));
+      }
+      if (isUserError(err)) {
+        await audit(err.kind === 'usage' ? 'usage' : 'failed', err.message, payload.data);
+        throw new UnrecoverableError(encodeUserError(err));
+      }
+      ctx.logger.error({ err, jobId: job.id, kind: job.name, host }, `job ${job.id} (${job.name}) failed: ${errorMessage(err)}`);
+      await audit('error', errorMessage(err), payload.data);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      bullSignal?.removeEventListener('abort', onCancel);
+    }
+  }
+
+  /** Cancels a running job: its processor's signal fires. */
+  cancel(jobId: string, reason: string): boolean {
+    return this.worker?.cancelJob(jobId, reason) ?? false;
+  }
+
+  /** Lets running jobs finish within the deadline, then aborts them and closes. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = null;
+    // with Redis unreachable no job can report its end anyway, and BullMQ's close would wait for ever
+    const redisUp = this.client?.status === 'ready';
+    const graceMs = redisUp ? this.opts.shutdownTimeoutMs : 1_000;
+    const closing = worker.close();
+    if (!(await closeWithin(() => closing, graceMs))) {
+      if (redisUp) this.opts.ctx.logger.warn({ host: this.opts.host }, `jobs still running after ${formatDuration(graceMs)}: cancelling them`);
+      worker.cancelAllJobs('worker shutting down');
+      if (!(await closeWithin(() => closing, 2_000))) await closeWithin(() => worker.close(true), 2_000);
+    }
+    this.client?.disconnect();
+  }
+}

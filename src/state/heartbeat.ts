@@ -1,0 +1,67 @@
+import type { Redis } from 'ioredis';
+import { key } from '../redis/connection.js';
+
+export interface Heartbeat {
+  host: string;
+  version: string;
+  pid: number;
+  startedAt: number;
+  lastBeat: number;
+  intervalMs: number;
+  /** set by a worker that shut down cleanly */
+  stoppedAt?: number;
+}
+
+/** A host is offline when its worker has missed three beats. */
+export const MISSED_BEATS = 3;
+
+const hbKey = (prefix: string, host: string) => key(prefix, 'heartbeat', host);
+
+/** The worker's side: a hash per host, written every interval; kept a week so /status can say how long it has been gone. */
+export function startHeartbeat(
+  redis: Redis,
+  prefix: string,
+  beat: Omit<Heartbeat, 'lastBeat'>,
+  onError: (err: unknown) => void,
+): { stop(): Promise<void> } {
+  const write = async () => {
+    try {
+      await redis
+        .multi()
+        .hset(hbKey(prefix, beat.host), { ...beat, lastBeat: Date.now() })
+        .hdel(hbKey(prefix, beat.host), 'stoppedAt')
+        .pexpire(hbKey(prefix, beat.host), 7 * 24 * 3600 * 1000)
+        .exec();
+    } catch (err) {
+      onError(err);
+    }
+  };
+  void write();
+  const timer = setInterval(() => void write(), beat.intervalMs);
+  timer.unref();
+  return {
+    /** a clean shutdown says so at once, rather than after three missed beats */
+    async stop() {
+      clearInterval(timer);
+      await redis.hset(hbKey(prefix, beat.host), 'stoppedAt', Date.now()).catch(onError);
+    },
+  };
+}
+
+export async function readHeartbeat(redis: Redis, prefix: string, host: string): Promise<Heartbeat | null> {
+  const raw = await redis.hgetall(hbKey(prefix, host));
+  if (!raw.host) return null;
+  return {
+    host: raw.host,
+    version: raw.version ?? '?',
+    pid: Number(raw.pid),
+    startedAt: Number(raw.startedAt),
+    lastBeat: Number(raw.lastBeat),
+    intervalMs: Number(raw.intervalMs),
+    ...(raw.stoppedAt ? { stoppedAt: Number(raw.stoppedAt) } : {}),
+  };
+}
+
+export function isOnline(hb: Heartbeat | null, now = Date.now()): boolean {
+  return hb !== null && hb.stoppedAt === undefined && now - hb.lastBeat <= MISSED_BEATS * hb.intervalMs;
+}

@@ -1,0 +1,79 @@
+import type { Redis } from 'ioredis';
+import { AuditLog } from '../audit/audit-log.js';
+import { Inventory, type ModelRef } from '../config/inventory.js';
+import type { Config, HostConfig } from '../config/schema.js';
+import type { Logger } from '../core/logger.js';
+import type { Engine } from '../engines/engine.js';
+import { createEngine } from '../engines/index.js';
+import type { GpuMonitor } from '../gpu/monitor.js';
+import { NvidiaSmiMonitor } from '../gpu/sampler.js';
+import { HostFacts } from '../host/facts.js';
+import { Notifier } from '../queue/notify.js';
+import { commandClient } from '../redis/connection.js';
+import { logRedisErrors } from '../redis/log-errors.js';
+
+/** What a job processor reaches the core through (the worker side, on one host). */
+export interface WorkerContext {
+  config: Config;
+  inventory: Inventory;
+  hostName: string;
+  host: HostConfig;
+  logger: Logger;
+  redis: Redis;
+  prefix: string;
+  audit: AuditLog;
+  notify: Notifier;
+  gpu: GpuMonitor;
+  facts: HostFacts;
+  engineFor(model: ModelRef): Engine;
+  startedAt: number;
+}
+
+export interface OwnedWorkerContext extends WorkerContext {
+  close(): Promise<void>;
+}
+
+/** What processors of one host need: Redis, the audit log, the GPU monitor (not started), host facts, engines. */
+export async function createWorkerContext(config: Config, hostName: string, logger: Logger): Promise<OwnedWorkerContext> {
+  const inventory = new Inventory(config);
+  const host = inventory.host(hostName);
+  const log = logger.child({ host: hostName });
+  const redisUrl = config.redis.url;
+  const prefix = config.redis.prefix;
+  const redis = commandClient(redisUrl);
+  logRedisErrors(redis, redisUrl, log);
+  const audit = new AuditLog({ databaseUrl: config.database.url, schema: config.database.schema, redis, prefix, logger: log });
+  await audit.start();
+  const notify = new Notifier(redis, prefix, log);
+  const gpu = new NvidiaSmiMonitor(hostName, host.gpu, log);
+  const engines = new Map<string, Engine>();
+  return {
+    config,
+    inventory,
+    hostName,
+    host,
+    logger: log,
+    redis,
+    prefix,
+    audit,
+    notify,
+    gpu,
+    facts: new HostFacts(host.modelDir),
+    startedAt: Date.now(),
+    engineFor(ref: ModelRef) {
+      let engine = engines.get(ref.name);
+      if (!engine) {
+        engine = createEngine(ref, { logger: log });
+        engines.set(ref.name, engine);
+      }
+      return engine;
+    },
+    async close() {
+      await gpu.stop();
+      await audit.flush().catch(() => undefined);
+      await Promise.allSettled([audit.close(), notify.close()]);
+      redis.disconnect();
+    },
+  };
+}
+

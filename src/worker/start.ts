@@ -1,0 +1,77 @@
+import type { Config } from '../config/schema.js';
+import { createWorkerContext, type WorkerContext } from './context.js';
+import { RedisAlertStore } from '../alerts/redis-store.js';
+import { VramAlerts } from '../alerts/vram-alerts.js';
+import type { Logger } from '../core/logger.js';
+import { startHeartbeat } from '../state/heartbeat.js';
+
+import { HostWorker } from '../queue/host-worker.js';
+import { JobClient } from '../queue/job-client.js';
+import { VERSION } from '../core/version.js';
+import { closeActivitySources } from './lifecycle/activity.js';
+import { startIdleUnload } from './lifecycle/idle-unload.js';
+import { IDLE_UNLOAD_REQUESTER, stopDedupId } from '../state/model-keys.js';
+import { jobs, modelStop } from '../../jobs/index.js';
+
+export interface RunningWorker {
+  ctx: WorkerContext;
+  close(): Promise<void>;
+}
+
+/** `labops worker --host <name>`: consumes the host's queue, samples its GPUs, heartbeats. */
+export async function startWorker(config: Config, hostName: string, logger: Logger): Promise<RunningWorker> {
+  const ctx = await createWorkerContext(config, hostName, logger);
+  const log = ctx.logger;
+  const vramAlerts = new VramAlerts({
+    host: hostName,
+    alerts: ctx.host.alerts,
+    monitor: ctx.gpu,
+    sink: ctx.notify,
+    store: new RedisAlertStore(ctx.redis, config.redis.prefix),
+    logger: log,
+  });
+  vramAlerts.start();
+  ctx.gpu.start();
+  void ctx.facts.prime().catch((err: unknown) => log.warn({ err }, 'could not read host facts'));
+  const worker = new HostWorker({
+    host: hostName,
+    redisUrl: config.redis.url,
+    prefix: config.redis.prefix,
+    jobs,
+    ctx,
+    concurrency: config.worker.concurrency,
+    shutdownTimeoutMs: config.worker.shutdownTimeout,
+    lockDurationMs: config.worker.jobLockDuration,
+    stalledIntervalMs: config.worker.stalledInterval ?? config.worker.jobLockDuration,
+  });
+  worker.start();
+  // idle models are stopped through the same serialised, audited path as /stop: a model.stop job
+  const selfQueue = new JobClient({ redisUrl: config.redis.url, prefix: config.redis.prefix, connection: ctx.redis, logger: log });
+  const idleUnload = startIdleUnload(ctx, {
+    intervalMs: config.worker.idleCheckInterval,
+    async submit(ref, ttlMs) {
+      await selfQueue.submit(modelStop, hostName, { model: ref.name, ifIdle: { ttlMs } }, { requestedBy: { ...IDLE_UNLOAD_REQUESTER }, deduplicationId: stopDedupId(hostName, ref.name) });
+    },
+  });
+  const heartbeat = startHeartbeat(
+    ctx.redis,
+    config.redis.prefix,
+    { host: hostName, version: VERSION, pid: process.pid, startedAt: ctx.startedAt, intervalMs: config.worker.heartbeatInterval },
+    () => undefined, // Redis outages are logged once by logRedisErrors
+  );
+  log.info({ version: VERSION, queue: `host.${hostName}` }, 'worker started');
+
+  return {
+    ctx,
+    async close() {
+      await idleUnload.stop();
+      await vramAlerts.stop();
+      await heartbeat.stop();
+      await worker.close();
+      await selfQueue.close();
+      await closeActivitySources();
+      await ctx.close();
+      log.info('worker stopped');
+    },
+  };
+}

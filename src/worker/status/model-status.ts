@@ -1,0 +1,40 @@
+import type { ModelRef } from '../../config/inventory.js';
+import type { WorkerContext } from '../context.js';
+import type { ModelState } from '../../engines/engine.js';
+import { errorMessage } from '../../core/errors.js';
+import type { GpuProcess } from '../../gpu/monitor.js';
+import { parentMap, withDescendants } from '../../host/process-tree.js';
+
+export interface ModelStatus {
+  name: string;
+  aliases: string[];
+  type: string;
+  engine: string;
+  state: ModelState;
+  detail: string | null;
+  pids: number[];
+  /** VRAM its processes hold now (MiB), null where nothing could be attributed */
+  vramMiB: number | null;
+}
+
+/**
+ * Each model's state as its engine tells it, and the VRAM its processes hold. Only reads:
+ * it never starts, loads or wakes a model.
+ */
+export async function modelStatuses(ctx: WorkerContext, models: ModelRef[], gpuProcesses: GpuProcess[], signal?: AbortSignal): Promise<ModelStatus[]> {
+  const parents = gpuProcesses.length > 0 ? await parentMap() : new Map<number, number>();
+  return await Promise.all(
+    models.map(async (ref): Promise<ModelStatus> => {
+      const base = { name: ref.name, aliases: ref.model.aliases, type: ref.model.type, engine: ref.model.engine.kind };
+      try {
+        const s = await ctx.engineFor(ref).state(signal);
+        const tree = withDescendants(s.pids, parents);
+        const held = gpuProcesses.filter((p) => tree.has(p.pid)).reduce((sum, p) => sum + p.usedMiB, 0);
+        const vramMiB = s.vramMiB ?? (held > 0 ? held : null);
+        return { ...base, state: s.state, detail: s.detail ?? null, pids: s.pids, vramMiB };
+      } catch (err) {
+        return { ...base, state: 'unknown', detail: errorMessage(err), pids: [], vramMiB: null };
+      }
+    }),
+  );
+}
