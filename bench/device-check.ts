@@ -14,9 +14,9 @@
 import { execa } from 'execa';
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AlertSink } from '../src/alerts/sink.js';
+import type { NoticeSink } from '../src/notify/notice.js';
 import { MemoryAlertStore } from '../src/alerts/store.js';
-import { VramAlerts } from '../src/alerts/vram-alerts.js';
+import { VramAlerts } from '../src/worker/alerts/vram-alerts.js';
 import type { Reply } from '../src/core/reply.js';
 import type { GpuProcess, GpuSnapshot } from '../src/gpu/monitor.js';
 import { NvidiaSmiMonitor } from '../src/gpu/sampler.js';
@@ -33,7 +33,7 @@ const stamp = (at = Date.now()) => `t+${((at - t0) / 1000).toFixed(1).padStart(5
 const say = (line: string) => console.log(`${stamp()} ${line}`);
 
 /** The in-memory alert sink: the same `post` as the Notifier's. */
-class PrintingSink implements AlertSink {
+class PrintingSink implements NoticeSink {
   readonly posted: { key: string; reply: Reply; at: number }[] = [];
   async post(_channel: 'alert', reply: Reply, opts: { key: string }): Promise<void> {
     this.posted.push({ key: opts.key, reply, at: Date.now() });

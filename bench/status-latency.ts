@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { stringify } from 'yaml';
 import { createBotContext } from '../src/bot/context.js';
+import { commands } from '../commands/index.js';
 import { dispatch } from '../src/chat/dispatch.js';
 import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/core/logger.js';
@@ -56,7 +57,7 @@ export async function measureStatusLatency(runs = 40): Promise<StatusLatency> {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const redis = new Redis('redis://127.0.0.1:6379');
-  const ctx = await createBotContext(loadConfig(configFile, {}).config, silentLogger());
+  const ctx = await createBotContext(loadConfig(configFile, {}).config, silentLogger(), commands);
   try {
     while (!(await redis.exists(`${prefix}:heartbeat:gpu-1`))) await new Promise((r) => setTimeout(r, 50));
     const caller = { id: 'bench', name: 'bench', role: 'viewer' as const, adapter: 'exec' as const, channelId: 'local', inDM: false };

@@ -1,4 +1,4 @@
-import type { AnyJob } from '../src/contracts/define.js';
+import type { AnyJob } from '../src/worker/define-job.js';
 import modelStart from './model-start.js';
 import modelStop from './model-stop.js';
 import repairApply from './repair-apply.js';
@@ -7,5 +7,3 @@ import statusSnapshot from './status-snapshot.js';
 
 /** Every job kind a worker processes. */
 export const jobs: readonly AnyJob[] = [statusSnapshot, modelStart, modelStop, repairPlan, repairApply];
-
-export { modelStart, modelStop, repairApply, repairPlan, statusSnapshot };

@@ -1,46 +1,20 @@
-import { z } from 'zod';
-import { info } from '../src/core/reply.js';
+import { modelStop, type StopResult } from '../src/contracts/model-stop.js';
 import { errorMessage } from '../src/core/errors.js';
-import { idleCheck } from '../src/worker/lifecycle/idle-unload.js';
-import { modelLockKey } from '../src/state/model-keys.js';
-import { acquireLock } from '../src/worker/lock.js';
-import { isUp, modelOnHost, stopModel } from '../src/worker/lifecycle/model-ops.js';
-import { defineJob } from '../src/contracts/define.js';
 import { mib } from '../src/core/format.js';
-
-const payload = z.strictObject({
-  model: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'expected an inventory model name'),
-  /** an automatic stop: only if the model is still idle for this long when the job runs (and never a pinned one) */
-  ifIdle: z.strictObject({ ttlMs: z.number().int().positive() }).optional(),
-  requestId: z.string().max(64).optional(),
-});
-
-export interface StopResult {
-  status: 'stopped' | 'already-stopped' | 'kept';
-  host: string;
-  model: string;
-  jobId: string;
-  requestId: string | null;
-  requestedBy: string | null;
-  /** its state before */
-  before: string;
-  /** VRAM its processes held just before the stop */
-  freedMiB: number | null;
-  /** automatic stops: why it was stopped, or kept */
-  reason: string | null;
-}
+import { info } from '../src/core/reply.js';
+import { modelLockKey } from '../src/state/model-keys.js';
+import { defineJob } from '../src/worker/define-job.js';
+import { idleCheck } from '../src/worker/lifecycle/idle-unload.js';
+import { modelOnHost } from '../src/worker/lifecycle/model-on-host.js';
+import { isUp, stopModel } from '../src/worker/lifecycle/stop-model.js';
+import { acquireLock } from '../src/worker/lock.js';
 
 /**
  * Stops a model. Serialised with its starts and stops by the same lock; idempotent (a stopped
  * model is left alone). An automatic (idle) stop re-checks, under the lock, that the model is still
  * idle and not pinned, and is announced in the log channel.
  */
-export default defineJob({
-  kind: 'model.stop',
-  description: 'stop a model (idle unloads re-check that it is still idle)',
-  payload,
-  timeoutMs: 5 * 60_000,
-  async process(job, ctx, signal): Promise<StopResult> {
+export default defineJob(modelStop, async (job, ctx, signal): Promise<StopResult> => {
     const ref = modelOnHost(ctx, job.data.model);
     const progress = (text: string) => void job.progress(text).catch(() => undefined);
     const base = { host: ctx.hostName, model: ref.name, jobId: job.id, requestId: job.data.requestId ?? null, requestedBy: job.requestedBy?.name ?? null };
@@ -81,5 +55,4 @@ export default defineJob({
     } finally {
       await lock.release();
     }
-  },
-});
+  });

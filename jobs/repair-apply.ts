@@ -1,52 +1,15 @@
-import { z } from 'zod';
-import { ok, table, text } from '../src/core/reply.js';
+import { repairApply, type AppliedChange, type RepairResult } from '../src/contracts/repair-boot-services.js';
 import { errorMessage } from '../src/core/errors.js';
-import { checkBootServices, disableAtBoot, heavyUnit, isEnabledAtBoot } from '../src/worker/lifecycle/boot-services.js';
-import { defineJob } from '../src/contracts/define.js';
 import { mib } from '../src/core/format.js';
-
-const unitName = z.string().regex(/^[A-Za-z0-9@._-]+\.(service|scope|target)$/, 'expected a unit name such as llama.service');
-
-const payload = z.discriminatedUnion('kind', [
-  z.strictObject({
-    kind: z.literal('boot-services'),
-    /** the units the dry run listed (each must be a GPU-heavy unit of this host); default: every one enabled now */
-    units: z.array(unitName).max(64).optional(),
-  }),
-]);
-
-export interface AppliedChange {
-  model: string;
-  unit: string;
-  vramMiB: number;
-  before: 'enabled' | 'disabled';
-  after: 'enabled' | 'disabled' | 'unknown';
-  /** what systemctl said */
-  said: string[];
-  error?: string;
-}
-
-export interface RepairResult {
-  kind: 'boot-services';
-  host: string;
-  jobId: string;
-  /** units that were enabled at boot and were disabled (or failed to be) */
-  changes: AppliedChange[];
-  /** units that were already disabled when the repair ran */
-  unchanged: { model: string; unit: string }[];
-  failed: number;
-}
+import { ok, table, text } from '../src/core/reply.js';
+import { defineJob } from '../src/worker/define-job.js';
+import { checkBootServices, disableAtBoot, heavyUnit, isEnabledAtBoot } from '../src/worker/lifecycle/boot-services.js';
 
 /**
  * Applies a repair on this host. Boot services: disables (`systemctl --user disable`) the GPU-heavy
  * units that start at boot; the before/after goes to the audit log and the repair to the log channel.
  */
-export default defineJob({
-  kind: 'repair.apply',
-  description: 'apply a repair, keeping the before/after in the audit log',
-  payload,
-  timeoutMs: 120_000,
-  async process(job, ctx, signal): Promise<RepairResult> {
+export default defineJob(repairApply, async (job, ctx, signal): Promise<RepairResult> => {
     const units = job.data.units ?? (await checkBootServices(ctx, signal)).filter((s) => s.enabled).map((s) => s.unit);
     const targets = [...new Set(units)].map((u) => heavyUnit(ctx, u));
     const changes: AppliedChange[] = [];
@@ -92,5 +55,4 @@ export default defineJob({
       await ctx.notify.post('log', reply);
     }
     return result;
-  },
-});
+  });

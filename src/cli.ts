@@ -4,6 +4,8 @@ import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { VERSION } from './core/version.js';
 import { isUserError } from './core/errors.js';
+import type { AnyCommand } from './chat/command.js';
+import type { AnyJob } from './worker/define-job.js';
 
 const USAGE = `labops ${VERSION} — chat-ops for a self-hosted LLM lab
 
@@ -97,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
         return await botAndMaybeWorker(config, logger, flags, true);
       case 'deploy-commands': {
         const { deployCommands } = await import('./chat/discord/deploy.js');
-        return await deployCommands(config, logger, { guild: flags.guild, global: Boolean(flags.global) });
+        return await deployCommands(config, logger, { guild: flags.guild, global: Boolean(flags.global) }, { commands: await loadCommands() });
       }
       default:
         return print(`Unknown verb "${verb}".\n\n${USAGE}`, 2, true);
@@ -135,7 +137,7 @@ async function exec(config: LoadedConfig['config'], logger: Logger, rest: string
     import('./chat/shell/exec.js'),
   ]);
   const caller = localCaller(config, 'exec', { user: flags.user, role: flags.as ?? flags.role });
-  const ctx = await createBotContext(config, logger);
+  const ctx = await createBotContext(config, logger, await loadCommands());
   try {
     return await runExec(ctx, caller, line, { yes: Boolean(flags.yes), json: Boolean(flags.json) });
   } finally {
@@ -150,7 +152,7 @@ async function shell(config: LoadedConfig['config'], logger: Logger, flags: Flag
     import('./chat/shell/shell.js'),
   ]);
   const caller = localCaller(config, 'shell', { user: flags.user, role: flags.role ?? flags.as });
-  const ctx = await createBotContext(config, logger);
+  const ctx = await createBotContext(config, logger, await loadCommands());
   try {
     await runShell(ctx, caller);
     return 0;
@@ -167,7 +169,7 @@ async function worker(config: LoadedConfig['config'], logger: Logger, flags: Fla
   if (!flags.host && !process.env.LABOPS_HOST) return print(`labops worker: which host? --host ${Object.keys(config.hosts).join(' | ')}`, 2, true);
   const { startWorker } = await import('./worker/start.js');
   const { onShutdown } = await import('./core/shutdown.js');
-  const running = await startWorker(config, hostFor(config, flags), logger);
+  const running = await startWorker(config, hostFor(config, flags), logger, await loadJobs());
   onShutdown(logger, config.worker.shutdownTimeout + 5_000, [() => running.close()]);
   return await new Promise<number>(() => undefined); // runs until a signal
 }
@@ -182,15 +184,30 @@ async function botAndMaybeWorker(config: LoadedConfig['config'], logger: Logger,
   const shutdown = onShutdown(logger, config.worker.shutdownTimeout + 5_000, closers);
   if (withWorker) {
     const { startWorker } = await import('./worker/start.js');
-    const running = await startWorker(config, hostFor(config, flags), logger);
+    const running = await startWorker(config, hostFor(config, flags), logger, await loadJobs());
     closers.push(() => running.close());
   }
-  const ctx = await createBotContext(config, logger);
+  const ctx = await createBotContext(config, logger, await loadCommands());
   const chat = await startChat(ctx, config, logger, { user: flags.user, role: flags.role ?? flags.as });
   closers.unshift(() => chat.close());
   closers.push(() => ctx.close());
   const code = await chat.done;
   return await shutdown(code);
+}
+
+/**
+ * The composition root. `commands/` and `jobs/` are loaded by path when a process needs them, the
+ * way a plugin folder is: nothing in src/ imports them, the bot never loads the job processors (and
+ * with them the engines), and a worker never loads the commands.
+ */
+async function loadCommands(): Promise<readonly AnyCommand[]> {
+  const { commands } = (await import(new URL('../commands/index.js', import.meta.url).href)) as { commands: readonly AnyCommand[] };
+  return commands;
+}
+
+async function loadJobs(): Promise<readonly AnyJob[]> {
+  const { jobs } = (await import(new URL('../jobs/index.js', import.meta.url).href)) as { jobs: readonly AnyJob[] };
+  return jobs;
 }
 
 main(process.argv.slice(2)).then(

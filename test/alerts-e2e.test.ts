@@ -1,10 +1,11 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { RedisAlertStore } from '../src/alerts/redis-store.js';
-import { VramAlerts } from '../src/alerts/vram-alerts.js';
+import { VramAlerts } from '../src/worker/alerts/vram-alerts.js';
 import { NvidiaSmiMonitor } from '../src/gpu/sampler.js';
 import { silentLogger } from '../src/core/logger.js';
-import { consumeNotices, Notifier, type Notice } from '../src/queue/notify.js';
+import { consumeNotices, Notifier } from '../src/queue/notice-queue.js';
+import { type Notice } from '../src/notify/notice.js';
 import { fakeNvidiaSmi, nvidiaSmiProcesses, type FakeNvidiaSmi } from './support/fake-nvidia-smi-harness.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';

@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { alertRedisKey, RedisAlertStore } from '../src/alerts/redis-store.js';
-import type { AlertSink } from '../src/alerts/sink.js';
-import { VramAlerts } from '../src/alerts/vram-alerts.js';
+import type { NoticeSink } from '../src/notify/notice.js';
+import { VramAlerts } from '../src/worker/alerts/vram-alerts.js';
 import type { Reply } from '../src/core/reply.js';
 import type { HostConfig } from '../src/config/schema.js';
 import type { GpuInfo, GpuSnapshot } from '../src/gpu/monitor.js';
@@ -23,7 +23,7 @@ afterAll(async () => {
 });
 beforeEach(deleteKeys);
 
-class ListSink implements AlertSink {
+class ListSink implements NoticeSink {
   readonly posted: { key: string; reply: Reply }[] = [];
   async post(_channel: 'alert', reply: Reply, opts: { key: string }) {
     this.posted.push({ key: opts.key, reply });
@@ -43,7 +43,7 @@ const gpu = (usedMiB: number, index = 0): GpuInfo => ({
 });
 const sample = (at: number, ...gpus: GpuInfo[]): GpuSnapshot => ({ available: true, at, gpus });
 
-function rule(sink: AlertSink, over: Partial<HostConfig['alerts']> = {}) {
+function rule(sink: NoticeSink, over: Partial<HostConfig['alerts']> = {}) {
   return new VramAlerts({ host: 'gpu-1', alerts: { ...alerts, ...over }, monitor: { onSample: () => () => undefined }, sink, store: new RedisAlertStore(redis, prefix), logger: silentLogger() });
 }
 

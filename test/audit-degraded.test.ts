@@ -39,7 +39,7 @@ describe('audit log while PostgreSQL is down', () => {
     expect(log.stdout).toContain('rows wait in Redis and are written when PostgreSQL is back');
 
     const status = await runCli(['exec', '/status'], env);
-    expect(status.stdout).toMatch(/Audit log: degraded — .*; 2 rows waiting in Redis/);
+    expect(status.stdout).toMatch(/Audit log: degraded — .*; 2 rows waiting to be written/);
 
     await proxy.open();
     const after = await runCli(['exec', '/help', '--user', 'after'], env);

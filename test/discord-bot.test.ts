@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../commands/index.js';
 import { heading, text, type Reply } from '../src/core/reply.js';
 import { silentLogger } from '../src/core/logger.js';
-import { Notifier } from '../src/queue/notify.js';
+import { Notifier } from '../src/queue/notice-queue.js';
 import { CliProcess, runCli, startWorkerProcess } from './support/cli.js';
 import { IDS, logLines, startDiscordLab, type DiscordLab } from './support/discord-lab.js';
 import { REDIS_URL } from './support/env.js';

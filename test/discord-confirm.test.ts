@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBotContext, type OwnedBotContext } from '../src/bot/context.js';
+import { commands } from '../commands/index.js';
 import type { RunningChat } from '../src/bot/chat.js';
 import { defineCommand, type AnyCommand } from '../src/chat/command.js';
 import { startDiscord } from '../src/chat/discord/bot.js';
@@ -111,7 +112,7 @@ async function startBot(): Promise<RunningChat> {
 beforeAll(async () => {
   env = await startDiscordLab({ discord: { confirmTimeout: '3s', twoPersonConfirm: ['wipe'] } });
   const { config } = loadConfig(env.lab.configFile, env.botEnv);
-  ctx = await createBotContext(config, pino({ level: 'silent' }));
+  ctx = await createBotContext(config, pino({ level: 'silent' }), commands);
   chat = await startBot();
 });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBotContext } from '../src/bot/context.js';
+import { commands } from '../commands/index.js';
 import { dispatch } from '../src/chat/dispatch.js';
 import { loadConfig } from '../src/config/load.js';
 import { silentLogger } from '../src/core/logger.js';
@@ -63,7 +64,7 @@ describe('labops exec', () => {
 
   it('tells the user within 2 s of the command, not after a hang', async () => {
     const { config } = loadConfig(lab.configFile, { LABOPS_REDIS_URL: 'redis://127.0.0.1:1' });
-    const ctx = await createBotContext(config, silentLogger());
+    const ctx = await createBotContext(config, silentLogger(), commands);
     try {
       const started = performance.now();
       const reply = await dispatch(ctx, {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../src/process/run.js';
+import { run } from '../src/process/spawn.js';
 import {
   appsQueryArgs,
   classifyFailure,

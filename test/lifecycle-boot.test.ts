@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Notice } from '../src/queue/notify.js';
+import type { Notice } from '../src/notify/notice.js';
 import { startWorkerProcess, type CliProcess } from './support/cli.js';
 import { auditRows } from './support/env.js';
 import { collectNotices, createLifecycleLab, type LifecycleLab } from './support/lifecycle-lab.js';

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Notice } from '../src/queue/notify.js';
+import type { Notice } from '../src/notify/notice.js';
 import { startWorkerProcess, type CliProcess } from './support/cli.js';
 import { waitFor } from './support/engines-helpers.js';
 import { DATABASE_URL, uniqueName } from './support/env.js';

@@ -75,7 +75,12 @@ describe('model lifecycle through labops exec and a real worker', () => {
     // the button: its command line, run as whoever presses it
     const action = refused.actions[0]!;
     const line = `/${action.command} ${Object.entries(action.options).map(([k, v]) => `${k}:${String(v)}`).join(' ')}`;
-    const started = await lab.exec(line, ['--as', 'operator']);
+    // a stop is confirmed however it is reached: without --yes nothing is stopped
+    const unconfirmed = await lab.exec(line, ['--as', 'operator']);
+    expect(unconfirmed.outcome, unconfirmed.raw).toBe('declined');
+    expect(unconfirmed.stderr).toContain(`Stop ${QWEN} on gpu-1, then start ${HERMES}?: not confirmed`);
+    expect(lab.servers(QWEN)).toHaveLength(1);
+    const started = await lab.exec(line, ['--as', 'operator', '--yes']);
     expect(started.code, started.raw).toBe(0);
     expect(started.title).toMatch(new RegExp(`^${HERMES.replace(/\./g, '\\.')} is ready on gpu-1 \\(\\d+ s\\)$`));
     const data = started.data as { stopped: { model: string; freedMiB: number }[]; admission: { verdict: string }; footprintMiB: number };

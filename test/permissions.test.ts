@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBotContext, type OwnedBotContext } from '../src/bot/context.js';
+import { commands } from '../commands/index.js';
 import type { Caller } from '../src/chat/command.js';
 import { dispatch } from '../src/chat/dispatch.js';
 import { loadConfig } from '../src/config/load.js';
@@ -25,7 +26,7 @@ const run = (c: Caller, command: string, raw: Record<string, unknown> = {}) =>
 
 beforeAll(async () => {
   lab = createTestLab({ local: { defaultRole: 'viewer', users: { alice: 'admin', mallory: 'none' } } });
-  ctx = await createBotContext(loadConfig(lab.configFile, {}).config, silentLogger());
+  ctx = await createBotContext(loadConfig(lab.configFile, {}).config, silentLogger(), commands);
 });
 
 afterAll(async () => {

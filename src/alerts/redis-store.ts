@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/connection.js';
 import { key } from '../redis/connection.js';
 import type { AlertKey } from './alert-key.js';
 import type { AlertStatus, AlertState } from './state-machine.js';

@@ -5,7 +5,7 @@ import { renderText } from '../chat/render-text.js';
 import type { Config } from '../config/schema.js';
 import type { BotContext } from './context.js';
 import type { Logger } from '../core/logger.js';
-import { consumeNotices } from '../queue/notify.js';
+import { consumeNotices } from '../queue/notice-queue.js';
 
 export interface RunningChat {
   /** resolves with the exit code when the chat side ends by itself (/quit, or Discord giving up) */

@@ -1,13 +1,14 @@
-import type { Redis } from 'ioredis';
 import { AuditLog } from '../audit/audit-log.js';
+import type { AnyCommand } from '../chat/command.js';
 import { CommandRegistry } from '../chat/registry.js';
 import { Inventory } from '../config/inventory.js';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
+import { LabDatabase } from '../db/database.js';
+import { FootprintStore } from '../db/footprints.js';
 import { JobClient } from '../queue/job-client.js';
-import { Notifier } from '../queue/notify.js';
-import { commandClient } from '../redis/connection.js';
-import { commands } from '../../commands/index.js';
+import { Notifier } from '../queue/notice-queue.js';
+import { commandClient, type Redis } from '../redis/connection.js';
 import { logRedisErrors } from '../redis/log-errors.js';
 
 /** What a command handler reaches the core through (the bot side). */
@@ -21,6 +22,7 @@ export interface BotContext {
   prefix: string;
   jobs: JobClient;
   audit: AuditLog;
+  footprints: FootprintStore;
   notify: Notifier;
 }
 
@@ -29,12 +31,13 @@ export interface OwnedBotContext extends BotContext {
 }
 
 /** Connects what command handlers need. Redis or PostgreSQL being down does not stop it: commands say so. */
-export async function createBotContext(config: Config, logger: Logger): Promise<OwnedBotContext> {
+export async function createBotContext(config: Config, logger: Logger, commands: readonly AnyCommand[]): Promise<OwnedBotContext> {
   const redisUrl = config.redis.url;
   const prefix = config.redis.prefix;
   const redis = commandClient(redisUrl);
   logRedisErrors(redis, redisUrl, logger);
-  const audit = new AuditLog({ databaseUrl: config.database.url, schema: config.database.schema, redis, prefix, logger });
+  const db = new LabDatabase(config.database.url, config.database.schema);
+  const audit = new AuditLog({ db, redis, redisUrl, prefix, logger });
   await audit.start();
   const jobs = new JobClient({ redisUrl, prefix, connection: redis, logger });
   const notify = new Notifier(redis, prefix, logger);
@@ -48,10 +51,12 @@ export async function createBotContext(config: Config, logger: Logger): Promise<
     prefix,
     jobs,
     audit,
+    footprints: new FootprintStore(db),
     notify,
     async close() {
       await audit.flush().catch(() => undefined);
       await Promise.allSettled([jobs.close(), notify.close(), audit.close()]);
+      await db.close();
       redis.disconnect();
     },
   };

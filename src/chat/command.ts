@@ -61,6 +61,8 @@ export interface ConfirmRequest {
   detail?: string;
   confirmLabel: string;
   danger?: boolean;
+  /** whose confirmation rules apply (`discord.twoPersonConfirm`) besides the command's own: a stop reached through /start is a stop */
+  rule?: string;
 }
 
 /** The chat port as a command sees it: its caller, its options, and the three things it may do. */

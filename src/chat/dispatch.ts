@@ -28,14 +28,39 @@ export interface DispatchRequest {
   signal?: AbortSignal;
 }
 
+/** A command looked up and checked, ready to run; or the reply that refuses it. */
+export type Prepared =
+  | { ok: true; command: AnyCommand; options: Record<string, unknown> }
+  | { ok: false; reply: Reply; command: AnyCommand | null };
+
 /**
- * The one path every adapter takes to run a command: look it up, check the caller's capability
- * and channel, check the options, run it, and audit the outcome. It always answers with a Reply;
- * only `ConfirmationPending` escapes.
+ * Looks the command up, checks the caller's capability and channel, and checks the options. No I/O,
+ * so an adapter can decide how to acknowledge (publicly or privately) before anything slow; the same
+ * result is then run by `execute`, so nothing is checked twice.
  */
-export async function dispatch(ctx: BotContext, req: DispatchRequest): Promise<Reply> {
+export function prepare(ctx: Pick<BotContext, 'config' | 'commands' | 'inventory'>, caller: Caller, name: string, raw: Record<string, unknown>): Prepared {
+  const command = ctx.commands.get(name);
+  if (!command) {
+    const mine = ctx.commands.list.filter((c) => may(caller.role, c.capability)).map((c) => c.name);
+    return { ok: false, command: null, reply: usageReply(`Unknown command /${name}.`, `Commands you may run: ${closest(name, mine).map((n) => `/${n}`).join(' ')}`) };
+  }
+  const denial = deny(ctx, command, caller);
+  if (denial) return { ok: false, command, reply: denial };
+  try {
+    return { ok: true, command, options: parseOptions(command, raw, ctx.inventory) };
+  } catch (err) {
+    if (!isUserError(err)) throw err;
+    return { ok: false, command, reply: fromUserError(err) };
+  }
+}
+
+/**
+ * The one path every adapter takes to run a command: prepare it (unless the adapter did), run it,
+ * and audit the outcome — refusals included. It always answers with a Reply; only
+ * `ConfirmationPending` escapes.
+ */
+export async function dispatch(ctx: BotContext, req: DispatchRequest, prepared: Prepared = prepare(ctx, req.caller, req.command, req.raw)): Promise<Reply> {
   const startedAt = new Date();
-  const command = ctx.commands.get(req.command);
   const audit = (outcome: Outcome, error?: string, options: Record<string, unknown> = req.raw) =>
     ctx.audit.record({
       kind: 'command',
@@ -54,52 +79,31 @@ export async function dispatch(ctx: BotContext, req: DispatchRequest): Promise<R
       error: error ? redact(error) : null,
     });
 
-  if (!command) {
-    const mine = ctx.commands.list.filter((c) => may(req.caller.role, c.capability)).map((c) => c.name);
-    const reply = usageReply(`Unknown command /${req.command}.`, `Commands you may run: ${closest(req.command, mine).map((n) => `/${n}`).join(' ')}`);
-    await audit('usage', reply.title);
-    return reply;
-  }
-
-  const denial = deny(ctx, command, req.caller);
-  if (denial) {
-    await audit('denied', denial.title);
-    ctx.logger.info({ command: command.name, caller: req.caller.id, role: req.caller.role }, 'denied');
-    return denial;
-  }
-
-  let options: Record<string, unknown>;
-  try {
-    options = parseOptions(command, req.raw, ctx.inventory);
-  } catch (err) {
-    if (!isUserError(err)) throw err;
-    const reply = fromUserError(err);
-    await audit(reply.outcome, err.message);
-    return reply;
+  if (!prepared.ok) {
+    if (prepared.reply.outcome === 'denied') ctx.logger.info({ command: req.command, caller: req.caller.id, role: req.caller.role }, 'denied');
+    await audit(prepared.reply.outcome, prepared.reply.title);
+    return prepared.reply;
   }
 
   let reply: Reply;
   try {
-    reply = await command.execute({
+    reply = await prepared.command.execute({
       ctx,
       caller: req.caller,
-      options,
+      options: prepared.options,
       progress: req.progress,
       confirm: req.confirm,
       signal: req.signal ?? new AbortController().signal,
     });
   } catch (err) {
     if (err instanceof ConfirmationPending) throw err;
-    reply = isUserError(err) ? fromUserError(err) : apologise(ctx, command.name, err);
+    reply = isUserError(err) ? fromUserError(err) : apologise(ctx, prepared.command.name, err);
   }
-  await audit(reply.outcome, reply.outcome === 'ok' ? undefined : reply.title, options);
+  await audit(reply.outcome, reply.outcome === 'ok' ? undefined : reply.title, prepared.options);
   return reply;
 }
 
-/**
- * The capability and channel check of `dispatch`, for an adapter that must decide before running
- * (Discord: whether to acknowledge publicly or privately). `dispatch` applies it again.
- */
+/** Whether the caller may run the command here (capability, DM, channel): the refusal, or null. */
 export function checkAccess(ctx: Pick<BotContext, 'config'>, command: AnyCommand, caller: Caller): Reply | null {
   return deny(ctx, command, caller);
 }

@@ -1,16 +1,47 @@
-import type { z } from 'zod';
-import type { WorkerContext } from '../worker/context.js';
+import { z } from 'zod';
 
 /** Who asked for a job, carried in the job for the worker's audit row. */
-export interface Requester {
-  id: string;
-  name: string;
-  role: string | null;
-  adapter: string;
-  channel: string;
+export const requesterSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.string().nullable(),
+  adapter: z.string(),
+  channel: z.string(),
+});
+export type Requester = z.infer<typeof requesterSchema>;
+
+/**
+ * What bot and worker agree on for one job kind: its name, the payload the worker accepts, the
+ * result the bot accepts, and how long it may take. A contract imports nothing of either side.
+ */
+export interface JobContract<P extends z.ZodType = z.ZodType, R extends z.ZodType = z.ZodType> {
+  /** e.g. `status.snapshot`: the BullMQ job name */
+  kind: string;
+  description: string;
+  /** validated by the worker: a payload that does not parse fails without retry */
+  payload: P;
+  /** validated by the bot: a result that does not parse is a clear failure, never a cast */
+  result: R;
+  /** the processor is aborted after this long */
+  timeoutMs: number;
+  /** attempts for errors that are not the user's (default 1: processors are idempotent, not blindly retried) */
+  attempts?: number;
 }
 
-/** What a processor sees of its BullMQ job. */
+/** Identity helper: a plain object gets full type inference of payload and result. */
+export function defineContract<P extends z.ZodType, R extends z.ZodType>(contract: JobContract<P, R>): JobContract<P, R> {
+  return contract;
+}
+
+export type AnyContract = JobContract<z.ZodType, z.ZodType>;
+/** What a caller puts in (defaults not applied yet). */
+export type PayloadOf<C extends AnyContract> = z.input<C['payload']>;
+/** What the bot gets back, parsed. */
+export type ResultOf<C extends AnyContract> = z.output<C['result']>;
+/** What a processor must return. */
+export type ProcessorResultOf<C extends AnyContract> = z.input<C['result']>;
+
+/** What a processor sees of its job. */
 export interface JobRun<P> {
   id: string;
   kind: string;
@@ -24,25 +55,5 @@ export interface JobRun<P> {
   auditDetail(detail: unknown): void;
 }
 
-export interface JobDef<P extends z.ZodType = z.ZodType, R = unknown> {
-  /** e.g. `status.snapshot`: the BullMQ job name */
-  kind: string;
-  description: string;
-  /** validated in the worker: a payload that does not parse fails without retry */
-  payload: P;
-  /** the processor is aborted after this long */
-  timeoutMs: number;
-  /** attempts for errors that are not the user's (default 1: processors are idempotent, not blindly retried) */
-  attempts?: number;
-  process(job: JobRun<z.output<P>>, ctx: WorkerContext, signal: AbortSignal): Promise<R>;
-}
-
-/** Identity helper: a plain object gets full type inference of payload and result. */
-export function defineJob<P extends z.ZodType, R>(def: JobDef<P, R>): JobDef<P, R> {
-  return def;
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyJob = JobDef<z.ZodType, any>;
-export type JobPayload<J> = J extends { payload: infer P extends z.ZodType } ? z.input<P> : never;
-export type JobResult<J> = J extends { process(...args: never[]): Promise<infer R> } ? R : never;
+/** An inventory name in a payload (the bot resolved aliases and prefixes; the worker takes only names). */
+export const inventoryName = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'expected an inventory model name');

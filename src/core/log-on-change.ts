@@ -1,36 +1,39 @@
+import { errorMessage } from './errors.js';
 import type { Logger } from './logger.js';
 
-/**
- * BullMQ emits the same connection error on every reconnect attempt: this logs an error once,
- * and again only when it changes. Call `reset` when the connection is back.
- */
-export function logChangedErrors(logger: Logger, msg: string, context: Record<string, unknown> = {}): { onError(err: Error): void; reset(): void } {
-  let last = '';
-  return {
-    onError(err) {
-      if (err.message === last) return;
-      last = err.message;
-      logger.warn({ ...context, err: err.message }, msg);
-    },
-    reset() {
-      last = '';
-    },
-  };
+export interface ChangedErrors {
+  /** logs the error unless it is the same as the last one */
+  onError(err: unknown): void;
+  /** the thing works again: the next error is logged, and `recovered` (if given) once now */
+  reset(): void;
+  /** whether the last call was an error */
+  readonly failing: boolean;
 }
 
 /**
- * BullMQ's `close()` waits for Redis, and while Redis is unreachable it does not return. A process
- * that is shutting down gives up after `ms`; its connections are dropped with it.
+ * A failure that repeats — a reconnect loop, a check that runs every few seconds — is logged once,
+ * and again only when it changes; `recovered` is logged once when it works again.
  */
-export async function closeWithin(close: () => Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const finished = await Promise.race([
-    close().then(
-      () => true,
-      () => true,
-    ),
-    new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
-  ]);
-  clearTimeout(timer);
-  return finished;
+export function logChangedErrors(
+  logger: Logger,
+  msg: string,
+  context: Record<string, unknown> = {},
+  opts: { level?: 'warn' | 'error' | 'info'; recovered?: string } = {},
+): ChangedErrors {
+  let last = '';
+  return {
+    onError(err) {
+      const message = errorMessage(err);
+      if (message === last) return;
+      last = message;
+      logger[opts.level ?? 'warn']({ ...context, err: message }, msg);
+    },
+    reset() {
+      if (last && opts.recovered) logger.info(context, opts.recovered);
+      last = '';
+    },
+    get failing() {
+      return last !== '';
+    },
+  };
 }

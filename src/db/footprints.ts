@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type { LabDatabase } from './database.js';
 
 export interface Footprint {
   host: string;
@@ -14,15 +14,12 @@ export interface Footprint {
 export class FootprintStore {
   private readonly table: string;
 
-  constructor(
-    private readonly pool: pg.Pool,
-    schema: string,
-  ) {
-    this.table = `${pg.escapeIdentifier(schema)}.model_footprint`;
+  constructor(private readonly db: LabDatabase) {
+    this.table = db.table('model_footprint');
   }
 
   async get(host: string, model: string): Promise<Footprint | null> {
-    const { rows } = await this.pool.query<{ vram_mib: number; measured_at: Date }>(
+    const { rows } = await this.db.pool.query<{ vram_mib: number; measured_at: Date }>(
       `SELECT vram_mib, measured_at FROM ${this.table} WHERE host = $1 AND model = $2`,
       [host, model],
     );
@@ -32,7 +29,7 @@ export class FootprintStore {
 
   /** Every footprint of the given hosts (all hosts when none is given), keyed `host/model`. */
   async all(hosts?: readonly string[]): Promise<Map<string, Footprint>> {
-    const { rows } = await this.pool.query<{ host: string; model: string; vram_mib: number; measured_at: Date }>(
+    const { rows } = await this.db.pool.query<{ host: string; model: string; vram_mib: number; measured_at: Date }>(
       `SELECT host, model, vram_mib, measured_at FROM ${this.table}${hosts ? ' WHERE host = ANY($1)' : ''}`,
       hosts ? [hosts] : [],
     );
@@ -40,7 +37,7 @@ export class FootprintStore {
   }
 
   async record(host: string, model: string, vramMiB: number): Promise<void> {
-    await this.pool.query(
+    await this.db.pool.query(
       `INSERT INTO ${this.table} (host, model, vram_mib, measured_at) VALUES ($1, $2, $3, now())
        ON CONFLICT (host, model) DO UPDATE SET vram_mib = EXCLUDED.vram_mib, measured_at = EXCLUDED.measured_at`,
       [host, model, Math.round(vramMiB)],

@@ -48,3 +48,6 @@ export async function ensureDatabase(url: string): Promise<void> {
 export function describeDatabase(url: string): string {
   return `PostgreSQL at ${safeUrl(url)}`;
 }
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;

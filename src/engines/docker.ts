@@ -1,7 +1,8 @@
-import type { RunResult } from '../process/run.js';
+import type { RunResult } from '../process/spawn.js';
 import { failedError, unavailableError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { outputLines, runCommand, said, type Env } from './command.js';
+import { run } from '../process/spawn.js';
+import { outputLines, said, type Env } from './command.js';
 import type { Engine, EngineState } from './engine.js';
 import { processTree } from '../host/proc.js';
 
@@ -68,7 +69,7 @@ export class DockerEngine implements Engine {
   }
 
   private docker(args: string[], signal: AbortSignal | undefined, timeoutMs = QUERY_TIMEOUT): Promise<RunResult> {
-    return runCommand('docker', args, { signal, timeoutMs, env: this.opts.env });
+    return run('docker', args, { signal, timeoutMs, env: this.opts.env });
   }
 }
 

@@ -1,6 +1,7 @@
 import type { EngineKind } from '../config/schema.js';
+import type { ModelState } from '../contracts/lab-data.js';
 
-export type ModelState = 'stopped' | 'starting' | 'running' | 'failed' | 'unknown';
+export type { ModelState } from '../contracts/lab-data.js';
 
 export interface EngineState {
   state: ModelState;

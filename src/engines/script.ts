@@ -3,8 +3,9 @@ import { dirname, resolve } from 'node:path';
 import type { EngineConfig } from '../config/schema.js';
 import { errorMessage, failedError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { runCommand, said, type Env } from './command.js';
-import { spawnDetached } from '../process/detached.js';
+import { run } from '../process/spawn.js';
+import { said, type Env } from './command.js';
+import { spawnDetached } from '../process/spawn.js';
 import type { Engine, EngineState } from './engine.js';
 import { bootTimeMs, isAlive, procStat, processTree } from '../host/proc.js';
 import { sleep } from '../core/sleep.js';
@@ -126,7 +127,7 @@ export class ScriptEngine implements Engine {
 
   private async runStopScript(pids: number[], signal: AbortSignal): Promise<boolean> {
     const timeoutMs = this.opts.config.stopTimeout;
-    const result = await runCommand(this.stopPath!, [], { cwd: this.cwd, env: this.env(), signal, timeoutMs });
+    const result = await run(this.stopPath!, [], { cwd: this.cwd, env: this.env(), signal, timeoutMs });
     if (result.exitCode !== 0) {
       this.opts.logger.warn({ script: this.stopPath, said: said(result) }, 'stop script failed; sending signals instead');
       return false;

@@ -1,6 +1,7 @@
 import { failedError, unavailableError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { outputLines, runCommand, said, type Env } from './command.js';
+import { run } from '../process/spawn.js';
+import { outputLines, said, type Env } from './command.js';
 import type { Engine, EngineState } from './engine.js';
 import { processTree } from '../host/proc.js';
 
@@ -64,7 +65,7 @@ export class SystemdEngine implements Engine {
   }
 
   async logs(lines: number, signal?: AbortSignal): Promise<string[]> {
-    const result = await runCommand(
+    const result = await run(
       'journalctl',
       ['--user', '-u', this.unit, '-n', String(Math.max(1, Math.floor(lines))), '--no-pager', '-o', 'short-iso'],
       { signal, timeoutMs: QUERY_TIMEOUT, env: this.opts.env },
@@ -100,7 +101,7 @@ export class SystemdEngine implements Engine {
   }
 
   private systemctl(args: string[], signal: AbortSignal | undefined, timeoutMs: number) {
-    return runCommand('systemctl', ['--user', ...args], { signal, timeoutMs, env: this.opts.env });
+    return run('systemctl', ['--user', ...args], { signal, timeoutMs, env: this.opts.env });
   }
 
   private unavailable(result: { missing: boolean; stderr: string }): boolean {

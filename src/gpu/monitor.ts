@@ -1,27 +1,6 @@
-/** One GPU as nvidia-smi reports it (MiB, %, °C, W; null where nvidia-smi prints [N/A]). */
-export interface GpuInfo {
-  index: number;
-  uuid: string;
-  name: string;
-  totalMiB: number;
-  usedMiB: number;
-  freeMiB: number;
-  utilPct: number | null;
-  tempC: number | null;
-  powerW: number | null;
-}
+import type { GpuProcess, GpuSnapshot } from '../contracts/lab-data.js';
 
-/** A process holding VRAM (nvidia-smi --query-compute-apps). */
-export interface GpuProcess {
-  pid: number;
-  name: string;
-  usedMiB: number;
-  gpuUuid: string;
-}
-
-export type GpuSnapshot =
-  | { available: true; at: number; gpus: GpuInfo[] }
-  | { available: false; reason: string; detail?: string };
+export type { GpuInfo, GpuProcess, GpuSnapshot } from '../contracts/lab-data.js';
 
 /**
  * The worker's view of its GPUs. The implementation keeps one long-lived nvidia-smi sampling

@@ -1,4 +1,4 @@
-import { run } from '../process/run.js';
+import { run } from '../process/spawn.js';
 import type { GpuInfo, GpuProcess, GpuSnapshot } from './monitor.js';
 
 export const GPU_FIELDS = [

@@ -1,7 +1,7 @@
-import { execa, type ResultPromise } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostConfig } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
+import { streamLines } from '../process/spawn.js';
 import type { GpuInfo, GpuMonitor, GpuProcess, GpuSnapshot } from './monitor.js';
 import { classifyFailure, gpuQueryArgs, queryApps, queryGpus, tryParseGpuLine, unavailable } from './nvidia-smi.js';
 import { SampleGrouper } from './sample-grouper.js';
@@ -24,7 +24,7 @@ export class NvidiaSmiMonitor implements GpuMonitor {
   private latestAt = 0;
   private apps: { at: number; list: GpuProcess[] } | null = null;
   private oneShot: Promise<GpuSnapshot> | null = null;
-  private child: ResultPromise | null = null;
+  private child: { pid: number | undefined } | null = null;
   private abort: AbortController | null = null;
   private loop: Promise<void> | null = null;
 
@@ -137,14 +137,6 @@ export class NvidiaSmiMonitor implements GpuMonitor {
 
   /** Runs one sampler process until it exits (or is stopped). */
   private async stream(gpuCount: number, signal: AbortSignal): Promise<void> {
-    const child = execa(this.bin, [...gpuQueryArgs(), '-lms', String(this.gpu.sampleInterval)], {
-      buffer: false,
-      reject: false,
-      stdin: 'ignore',
-      cancelSignal: signal,
-      forceKillAfterDelay: 2_000,
-    });
-    this.child = child;
     const grouper = new SampleGrouper(gpuCount, (gpus) => this.publish(gpus));
     // nvidia-smi prints its errors on stdout; the last few lines that are not samples say why it exited
     const other: string[] = [];
@@ -153,28 +145,18 @@ export class NvidiaSmiMonitor implements GpuMonitor {
       if (gpu) grouper.push(gpu);
       else if (line.trim()) other.splice(0, other.length - 4, line.trim());
     };
-    child.stdout.setEncoding('utf8').on('data', lineSplitter(onLine));
-    child.stderr.setEncoding('utf8').on('data', lineSplitter(onLine));
-    const result = await child;
+    const child = streamLines(this.bin, [...gpuQueryArgs(), '-lms', String(this.gpu.sampleInterval)], { signal, onLine });
+    this.child = child;
+    const result = await child.done;
     this.child = null;
     if (signal.aborted) return;
     const failure = classifyFailure({
-      exitCode: typeof result.exitCode === 'number' ? result.exitCode : -1,
+      exitCode: result.exitCode,
       output: other.join('\n'),
-      missing: (result as { code?: string }).code === 'ENOENT',
+      missing: result.missing,
       ...(result.signal ? { signal: result.signal } : {}),
     });
     if (failure.reason === 'no-gpu' || failure.reason === 'no-devices') this.remember(unavailable(failure));
     this.logger.warn({ failure }, 'the nvidia-smi sampler exited');
   }
-}
-
-/** Calls `onLine` for each complete line of a text stream's chunks. */
-function lineSplitter(onLine: (line: string) => void): (chunk: string) => void {
-  let rest = '';
-  return (chunk) => {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop() ?? '';
-    for (const line of parts) onLine(line);
-  };
 }

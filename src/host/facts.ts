@@ -1,16 +1,8 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import si from 'systeminformation';
+import type { HostFactsSnapshot } from '../contracts/lab-data.js';
 
-export interface HostFactsSnapshot {
-  hostname: string;
-  os: string;
-  kernel: string;
-  cpu: { model: string; cores: number; loadPct: number };
-  memory: { totalMiB: number; usedMiB: number };
-  disk: { path: string; mount: string; totalGiB: number; usedGiB: number } | null;
-  uptimeS: number;
-}
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;

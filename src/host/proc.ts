@@ -74,12 +74,25 @@ export async function processTree(roots: readonly number[], pgrp?: number): Prom
   return out;
 }
 
-export async function cmdline(pid: number): Promise<string> {
-  try {
-    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').filter(Boolean).join(' ');
-  } catch {
-    return '';
+/** Parent of every live process, from /proc (empty where there is no /proc). */
+export async function parentMap(): Promise<Map<number, number>> {
+  return new Map((await listProcesses()).map((p) => [p.pid, p.ppid]));
+}
+
+/** The given processes and all their descendants. */
+export function withDescendants(roots: readonly number[], parents: Map<number, number>): Set<number> {
+  const found = new Set(roots.filter((p) => p > 0));
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, ppid] of parents) {
+      if (!found.has(pid) && found.has(ppid)) {
+        found.add(pid);
+        grew = true;
+      }
+    }
   }
+  return found;
 }
 
 /** When the machine booted (ms since the epoch), from /proc/stat; null where unknown. */

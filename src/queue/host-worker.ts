@@ -1,33 +1,34 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import type { WorkerContext } from '../worker/context.js';
+import type { AuditEntry } from '../audit/entry.js';
+import { requesterSchema, type AnyContract, type JobRun, type Requester } from '../contracts/define.js';
+import { encodeUserError } from '../contracts/user-error-wire.js';
 import { formatDuration } from '../core/duration.js';
 import { errorMessage, failedError, isUserError, usageError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { logChangedErrors } from '../core/log-on-change.js';
 import { redact, redactDeep } from '../core/redact.js';
-import type { AnyJob, JobRun, Requester } from '../contracts/define.js';
-import type { JobEnvelope } from './job-client.js';
+import { blockingClient, isConnectionError, type Redis } from '../redis/connection.js';
+import { closeWithin } from './close-within.js';
 import { RETENTION } from './job-client.js';
 import { hostQueueName } from './names.js';
-import { closeWithin } from '../core/log-on-change.js';
-import { blockingClient, isConnectionError } from '../redis/connection.js';
-import { encodeUserError } from '../contracts/user-error-wire.js';
 
-const requesterSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  role: z.string().nullable(),
-  adapter: z.string(),
-  channel: z.string(),
-});
 const envelopeSchema = z.object({ payload: z.unknown(), requestedBy: requesterSchema.nullable() });
 
-export interface HostWorkerOptions {
+/** A job kind as this queue runs it: the contract, and a processor of its (validated) payload. */
+export interface Processor<Ctx> {
+  contract: AnyContract;
+  process(job: JobRun<never>, ctx: Ctx, signal: AbortSignal): Promise<unknown>;
+}
+
+export interface HostWorkerOptions<Ctx> {
   host: string;
   redisUrl: string;
   prefix: string;
-  jobs: readonly AnyJob[];
-  ctx: WorkerContext;
+  jobs: readonly Processor<Ctx>[];
+  ctx: Ctx;
+  audit: { record(entry: AuditEntry): Promise<void> };
+  logger: Logger;
   concurrency: number;
   shutdownTimeoutMs: number;
   /** BullMQ's lock on a running job (default 30 s): a job whose worker died is re-run after it lapses */
@@ -37,21 +38,21 @@ export interface HostWorkerOptions {
 }
 
 /**
- * Consumes one host's queue. Every payload is validated (it is untrusted input: an invalid one
- * fails without retry), every processor gets an abort signal that fires on its timeout or on
- * cancellation, and every job writes an audit row.
+ * Consumes one host's queue. Every payload is validated against its contract (it is untrusted
+ * input: an invalid one fails without retry), every processor gets an abort signal that fires on
+ * its timeout or on cancellation, and every job writes an audit row.
  */
-export class HostWorker {
+export class HostWorker<Ctx> {
   private worker: Worker | null = null;
   private client: Redis | null = null;
-  private readonly byKind: Map<string, AnyJob>;
+  private readonly byKind: Map<string, Processor<Ctx>>;
 
-  constructor(private readonly opts: HostWorkerOptions) {
-    this.byKind = new Map(opts.jobs.map((j) => [j.kind, j]));
+  constructor(private readonly opts: HostWorkerOptions<Ctx>) {
+    this.byKind = new Map(opts.jobs.map((j) => [j.contract.kind, j]));
   }
 
   start(): void {
-    const { ctx, host } = this.opts;
+    const { host, logger } = this.opts;
     this.client = blockingClient(this.opts.redisUrl);
     this.client.on('error', () => undefined); // reported through the worker's error event
     this.worker = new Worker(hostQueueName(host), (job, _token, signal) => this.process(job, signal), {
@@ -63,25 +64,18 @@ export class HostWorker {
       maxStalledCount: 1,
       ...RETENTION,
     });
-    let lastError = '';
+    const redisErrors = logChangedErrors(logger, 'worker cannot reach Redis; retrying', { host }, { recovered: 'worker reconnected to Redis' });
     this.worker.on('error', (err) => {
-      // ioredis repeats a connection error on every retry: log it once per change
-      if (err.message !== lastError) {
-        if (isConnectionError(err)) ctx.logger.warn({ host, err: err.message }, 'worker cannot reach Redis; retrying');
-        else ctx.logger.error({ err, host }, 'worker error');
-      }
-      lastError = err.message;
+      if (isConnectionError(err)) redisErrors.onError(err);
+      else logger.error({ err, host }, 'worker error');
     });
-    this.worker.on('ready', () => {
-      if (lastError) ctx.logger.info({ host }, 'worker reconnected to Redis');
-      lastError = '';
-    });
-    this.worker.on('failed', (job, err) => ctx.logger.warn({ jobId: job?.id, kind: job?.name, host, reason: redact(err.message) }, 'job failed'));
-    this.worker.on('completed', (job) => ctx.logger.info({ jobId: job.id, kind: job.name, host }, 'job completed'));
+    this.worker.on('ready', redisErrors.reset);
+    this.worker.on('failed', (job, err) => logger.warn({ jobId: job?.id, kind: job?.name, host, reason: redact(err.message) }, 'job failed'));
+    this.worker.on('completed', (job) => logger.info({ jobId: job.id, kind: job.name, host }, 'job completed'));
   }
 
   private async process(job: Job, bullSignal?: AbortSignal): Promise<unknown> {
-    const { ctx, host } = this.opts;
+    const { ctx, host, logger } = this.opts;
     const startedAt = new Date();
     const def = this.byKind.get(job.name);
     const envelope = envelopeSchema.safeParse(job.data);
@@ -89,7 +83,7 @@ export class HostWorker {
 
     let detail: unknown;
     const audit = (outcome: string, error: string | null, args: unknown) =>
-      ctx.audit.record({
+      this.opts.audit.record({
         kind: 'job',
         actorId: requestedBy?.id ?? 'labops',
         actorName: requestedBy?.name ?? 'labops',
@@ -97,7 +91,7 @@ export class HostWorker {
         adapter: requestedBy?.adapter ?? 'worker',
         channel: requestedBy?.channel ?? null,
         command: job.name,
-        args: redactDeep((args ?? {}) as Record<string, unknown>),
+        args: redactDeep((args && typeof args === 'object' ? args : {}) as Record<string, unknown>),
         host,
         jobId: job.id ?? null,
         startedAt,
@@ -108,19 +102,20 @@ export class HostWorker {
       });
 
     if (!def || !envelope.success) {
-      const reason = !def ? `unknown job kind "${job.name}"` : `malformed job data: ${envelope.error ? z.prettifyError(envelope.error) : '?'}`;
+      const reason = !def ? `unknown job kind "${job.name}"` : `malformed job data: ${envelope.error ? z.prettifyError(envelope.error).replace(/\n/g, '; ') : '?'}`;
       await audit('invalid', reason, null);
       throw new UnrecoverableError(encodeUserError(usageError(`The worker on ${host} refused job ${job.id}: ${reason}.`)));
     }
-    const payload = def.payload.safeParse((envelope.data as JobEnvelope).payload);
+    const payload = def.contract.payload.safeParse(envelope.data.payload);
     if (!payload.success) {
       const reason = z.prettifyError(payload.error).replace(/\n/g, '; ');
       await audit('invalid', reason, envelope.data.payload);
       throw new UnrecoverableError(encodeUserError(usageError(`The worker on ${host} refused job ${job.id} (${job.name}): invalid payload: ${reason}`)));
     }
 
+    const timeoutMs = def.contract.timeoutMs;
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error(`timed out after ${formatDuration(def.timeoutMs)}`)), def.timeoutMs);
+    const timer = setTimeout(() => controller.abort(new Error(`timed out after ${formatDuration(timeoutMs)}`)), timeoutMs);
     const onCancel = () => controller.abort(bullSignal?.reason ?? new Error('cancelled'));
     bullSignal?.addEventListener('abort', onCancel, { once: true });
 
@@ -140,7 +135,7 @@ export class HostWorker {
     };
 
     try {
-      const result = await def.process(run, ctx, controller.signal);
+      const result = await def.process(run as JobRun<never>, ctx, controller.signal);
       await audit('ok', null, payload.data);
       return result;
     } catch (err) {
@@ -153,18 +148,13 @@ export class HostWorker {
         await audit(err.kind === 'usage' ? 'usage' : 'failed', err.message, payload.data);
         throw new UnrecoverableError(encodeUserError(err));
       }
-      ctx.logger.error({ err, jobId: job.id, kind: job.name, host }, `job ${job.id} (${job.name}) failed: ${errorMessage(err)}`);
+      logger.error({ err, jobId: job.id, kind: job.name, host }, `job ${job.id} (${job.name}) failed: ${errorMessage(err)}`);
       await audit('error', errorMessage(err), payload.data);
       throw err;
     } finally {
       clearTimeout(timer);
       bullSignal?.removeEventListener('abort', onCancel);
     }
-  }
-
-  /** Cancels a running job: its processor's signal fires. */
-  cancel(jobId: string, reason: string): boolean {
-    return this.worker?.cancelJob(jobId, reason) ?? false;
   }
 
   /** Lets running jobs finish within the deadline, then aborts them and closes. */
@@ -177,7 +167,7 @@ export class HostWorker {
     const graceMs = redisUp ? this.opts.shutdownTimeoutMs : 1_000;
     const closing = worker.close();
     if (!(await closeWithin(() => closing, graceMs))) {
-      if (redisUp) this.opts.ctx.logger.warn({ host: this.opts.host }, `jobs still running after ${formatDuration(graceMs)}: cancelling them`);
+      if (redisUp) this.opts.logger.warn({ host: this.opts.host }, `jobs still running after ${formatDuration(graceMs)}: cancelling them`);
       worker.cancelAllJobs('worker shutting down');
       if (!(await closeWithin(() => closing, 2_000))) await closeWithin(() => worker.close(true), 2_000);
     }

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
-import type { Logger } from '../core/logger.js';
-import type { UserError } from '../core/errors.js';
-import { failedError, unavailableError } from '../core/errors.js';
-import { formatDuration } from '../core/duration.js';
-import type { AnyJob, JobPayload, JobResult, Requester } from '../contracts/define.js';
-import { hostQueueName } from './names.js';
-import { blockingClient, ensureRedis, isConnectionError, redisUnreachable } from '../redis/connection.js';
-import { closeWithin, logChangedErrors } from '../core/log-on-change.js';
+import { z } from 'zod';
+import type { AnyContract, PayloadOf, Requester, ResultOf } from '../contracts/define.js';
 import { decodeUserError } from '../contracts/user-error-wire.js';
+import { formatDuration } from '../core/duration.js';
+import { failedError, unavailableError, type UserError } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { logChangedErrors } from '../core/log-on-change.js';
+import { blockingClient, ensureRedis, isConnectionError, redisUnreachable, type Redis } from '../redis/connection.js';
+import { closeWithin } from './close-within.js';
+import { hostQueueName } from './names.js';
 
 export interface SubmitOptions {
   requestedBy: Requester | null;
@@ -54,20 +54,25 @@ export interface JobEnvelope {
   requestedBy: Requester | null;
 }
 
+/** How often a job being waited for is looked at: one that vanished (Redis restarted empty) is told at once. */
+const PRESENCE_CHECK_MS = 2_000;
+
+const progressSchema = z.object({ text: z.string(), detail: z.record(z.string(), z.unknown()).optional() });
+const summaryEnvelope = z.object({ requestedBy: z.object({ name: z.string() }).nullable().optional() }).loose();
+
 /**
- * The bot's side of the per-host queues: submit a job, follow its progress, wait for its result.
- * Fails within ~2 s with a clear message when Redis is down; nothing is half-queued.
+ * The bot's side of the per-host queues: submit a job, follow its progress, wait for its result
+ * (checked against the job's contract). Fails within ~2 s with a clear message when Redis is
+ * down; nothing is half-queued.
  */
 export class JobClient {
   private readonly queues = new Map<string, Queue>();
   private readonly events = new Map<string, Promise<QueueEvents>>();
   private readonly eventClients: Redis[] = [];
 
-  constructor(
-    private readonly opts: { redisUrl: string; prefix: string; connection: Redis; logger: Logger },
-  ) {}
+  constructor(private readonly opts: { redisUrl: string; prefix: string; connection: Redis; logger: Logger }) {}
 
-  queue(host: string): Queue {
+  private queue(host: string): Queue {
     let queue = this.queues.get(host);
     if (!queue) {
       queue = new Queue(hostQueueName(host), {
@@ -83,14 +88,14 @@ export class JobClient {
     return queue;
   }
 
-  async submit<J extends AnyJob>(def: J, host: string, payload: JobPayload<J>, opts: SubmitOptions): Promise<Submitted> {
+  async submit<C extends AnyContract>(contract: C, host: string, payload: PayloadOf<C>, opts: SubmitOptions): Promise<Submitted> {
     await ensureRedis(this.opts.connection, this.opts.redisUrl);
     const jobId = randomUUID();
     const envelope: JobEnvelope = { payload, requestedBy: opts.requestedBy };
     try {
-      const job = await this.queue(host).add(def.kind, envelope, {
+      const job = await this.queue(host).add(contract.kind, envelope, {
         jobId,
-        attempts: def.attempts ?? 1,
+        attempts: contract.attempts ?? 1,
         backoff: { type: 'exponential', delay: 2_000 },
         ...(opts.deduplicationId ? { deduplication: { id: opts.deduplicationId } } : {}),
       });
@@ -102,44 +107,83 @@ export class JobClient {
   }
 
   /** Submit and wait for the result, forwarding progress. A failure the worker meant for the user arrives as a UserError. */
-  async run<J extends AnyJob>(def: J, host: string, payload: JobPayload<J>, opts: RunOptions): Promise<JobResult<J>> {
+  async run<C extends AnyContract>(contract: C, host: string, payload: PayloadOf<C>, opts: RunOptions): Promise<ResultOf<C>> {
     const events = await this.eventsFor(host);
     let jobId: string | null = null;
     const onProgress = ({ jobId: id, data }: { jobId: string; data: unknown }) => {
       if (id !== jobId || !opts.onProgress) return;
-      const p = data as { text?: string; detail?: Record<string, unknown> };
-      if (typeof p?.text === 'string') opts.onProgress(p.text, p.detail);
+      const p = progressSchema.safeParse(data);
+      if (p.success) opts.onProgress(p.data.text, p.data.detail);
     };
     events.on('progress', onProgress);
     try {
-      const submitted = await this.submit(def, host, payload, opts);
+      const submitted = await this.submit(contract, host, payload, opts);
       jobId = submitted.jobId;
-      return (await this.wait(host, submitted.jobId, opts.waitMs, opts.dropIfUnanswered ?? false)) as JobResult<J>;
+      return await this.wait(contract, host, submitted.jobId, opts.waitMs, opts.dropIfUnanswered ?? false);
     } finally {
       events.off('progress', onProgress);
     }
   }
 
-  /** Waits for a job submitted earlier (also one found by deduplication). */
-  async wait(host: string, jobId: string, waitMs: number, dropIfUnanswered = false): Promise<unknown> {
+  /** The job (waiting or running) that holds this deduplication id, or null. */
+  async runningDuplicate(host: string, deduplicationId: string): Promise<string | null> {
+    await ensureRedis(this.opts.connection, this.opts.redisUrl);
+    return (await this.queue(host).getDeduplicationJobId(deduplicationId)) ?? null;
+  }
+
+  /** Waits for a job submitted earlier (also one found by deduplication); its result is checked against the contract. */
+  async wait<C extends AnyContract>(contract: C, host: string, jobId: string, waitMs: number, dropIfUnanswered = false): Promise<ResultOf<C>> {
     // per-job events ("completed:<id>") are emitted by QueueEvents but not in its typed listener map
     const events = (await this.eventsFor(host)) as unknown as EventEmitter;
     const queue = this.queue(host);
-    return await new Promise<unknown>((resolve, reject) => {
+    return await new Promise<ResultOf<C>>((resolve, reject) => {
       const timer = setTimeout(() => void timeout(), waitMs);
+      const presence = setInterval(() => void checkPresent(), PRESENCE_CHECK_MS);
       const cleanup = () => {
         clearTimeout(timer);
+        clearInterval(presence);
         events.off(`completed:${jobId}`, onCompleted);
         events.off(`failed:${jobId}`, onFailed);
+        this.opts.connection.off('ready', onReconnect);
       };
       const onCompleted = ({ returnvalue }: { returnvalue: unknown }) => {
         cleanup();
-        resolve(parseReturn(returnvalue));
+        const parsed = contract.result.safeParse(parseReturn(returnvalue));
+        if (parsed.success) resolve(parsed.data as ResultOf<C>);
+        else {
+          this.opts.logger.error({ jobId, host, kind: contract.kind, issues: parsed.error.issues.slice(0, 5) }, 'a job result does not match its contract');
+          reject(
+            failedError(
+              `The worker on ${host} answered job ${jobId} (${contract.kind}) with a result this bot does not understand.`,
+              'Are the bot and the worker the same labops version? /status shows the worker version.',
+            ),
+          );
+        }
       };
       const onFailed = ({ failedReason }: { failedReason: string }) => {
         cleanup();
         reject(this.failure(host, jobId, failedReason));
       };
+      const vanished = () => {
+        cleanup();
+        reject(
+          unavailableError(
+            `Job ${jobId} on ${host} is gone from Redis before it finished: Redis lost its data (restarted without persistence, or flushed).`,
+            `Its result will never arrive. Check /status host:${host} for what it did, and run the command again if needed.`,
+          ),
+        );
+      };
+      const checkPresent = async () => {
+        try {
+          const job = await Job.fromId(queue, jobId);
+          if (!job) vanished();
+          else if (await job.isCompleted()) onCompleted({ returnvalue: job.returnvalue });
+          else if (await job.isFailed()) onFailed({ failedReason: job.failedReason });
+        } catch {
+          // Redis is unreachable right now; the next look or the timeout tells
+        }
+      };
+      const onReconnect = () => void checkPresent();
       const timeout = async () => {
         cleanup();
         let state = 'unknown';
@@ -151,37 +195,27 @@ export class JobClient {
           // Redis went away while waiting; the message below still holds
         }
         const queued = state === 'waiting' || state === 'prioritized' || state === 'delayed';
-        reject(
-          unavailableError(
-            `No answer from the worker on ${host} within ${formatDuration(waitMs)} (job ${jobId} is ${state}).`,
-            queued
-              ? dropIfUnanswered
-                ? `No worker took it, so it was withdrawn. Is \`labops worker --host ${host}\` running?`
-                : `It stays queued and runs when the worker on ${host} is back; /jobs shows it.`
-              : 'It goes on in the background; /jobs shows it.',
-          ),
-        );
+        const hint = queued
+          ? dropIfUnanswered
+            ? `No worker took it, so it was withdrawn. Is \`labops worker --host ${host}\` running?`
+            : `It stays queued and runs when the worker on ${host} is back; /jobs shows it.`
+          : state === 'active'
+            ? 'It goes on in the background; /jobs shows it.'
+            : `Its state is ${state}; /jobs host:${host} shows the queue.`;
+        reject(unavailableError(`No answer from the worker on ${host} within ${formatDuration(waitMs)} (job ${jobId} is ${state}).`, hint));
       };
       events.on(`completed:${jobId}`, onCompleted);
       events.on(`failed:${jobId}`, onFailed);
+      this.opts.connection.on('ready', onReconnect);
       // the job may have finished before the listeners were in place
-      void Job.fromId(queue, jobId)
-        .then(async (job) => {
-          if (!job) return;
-          if (await job.isCompleted()) onCompleted({ returnvalue: job.returnvalue });
-          else if (await job.isFailed()) onFailed({ failedReason: job.failedReason });
-        })
-        .catch(() => undefined);
+      void checkPresent();
     });
   }
 
   private failure(host: string, jobId: string, failedReason: string): UserError {
     const userError = decodeUserError(failedReason);
     if (userError) return userError;
-    return failedError(
-      `Job ${jobId} on ${host} failed unexpectedly.`,
-      `The worker on ${host} logged why (search its log for job ${jobId}).`,
-    );
+    return failedError(`Job ${jobId} on ${host} failed unexpectedly.`, `The worker on ${host} logged why (search its log for job ${jobId}).`);
   }
 
   async counts(host: string): Promise<Record<string, number>> {
@@ -196,16 +230,16 @@ export class JobClient {
     const jobs = await queue.getJobs(['active', 'waiting', 'prioritized', 'delayed', 'failed', 'completed'], 0, limit - 1, false);
     const summaries = await Promise.all(
       jobs.filter((j): j is Job => Boolean(j)).map(async (job) => {
-        const envelope = job.data as JobEnvelope | undefined;
-        const progress = job.progress as { text?: string } | number | undefined;
+        const envelope = summaryEnvelope.safeParse(job.data);
+        const progress = progressSchema.safeParse(job.progress);
         return {
           id: job.id ?? '?',
           kind: job.name,
           host,
           state: await job.getState(),
-          requestedBy: envelope?.requestedBy?.name ?? null,
+          requestedBy: envelope.success ? (envelope.data.requestedBy?.name ?? null) : null,
           createdAt: new Date(job.timestamp),
-          progress: typeof progress === 'object' && progress && typeof progress.text === 'string' ? progress.text : null,
+          progress: progress.success ? progress.data.text : null,
           failedReason: job.failedReason ? (decodeUserError(job.failedReason)?.message ?? job.failedReason) : null,
         };
       }),

@@ -6,6 +6,8 @@ import { safeUrl } from '../core/redact.js';
  * A client for short commands (queue adds, heartbeats, reads). Its offline queue is off, so a
  * command while Redis is down fails at once instead of waiting for a reconnect that may never come.
  */
+export type { Redis } from 'ioredis';
+
 export function commandClient(url: string): Redis {
   return new Redis(url, {
     enableOfflineQueue: false,

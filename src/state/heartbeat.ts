@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/connection.js';
 import { key } from '../redis/connection.js';
 
 export interface Heartbeat {

@@ -25,3 +25,6 @@ export const IDLE_UNLOAD_REQUESTER = {
   adapter: 'worker',
   channel: 'idle-unload',
 } as const;
+
+/** The idle-unload loop's passes on a host: `{ passes, at }`. */
+export const idlePassKey = (prefix: string, host: string) => key(prefix, 'idle-unload', host);

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { AuditLog } from '../audit/audit-log.js';
 import { Inventory, type ModelRef } from '../config/inventory.js';
 import type { Config, HostConfig } from '../config/schema.js';
@@ -8,9 +7,12 @@ import { createEngine } from '../engines/index.js';
 import type { GpuMonitor } from '../gpu/monitor.js';
 import { NvidiaSmiMonitor } from '../gpu/sampler.js';
 import { HostFacts } from '../host/facts.js';
-import { Notifier } from '../queue/notify.js';
-import { commandClient } from '../redis/connection.js';
+import { LabDatabase } from '../db/database.js';
+import { FootprintStore } from '../db/footprints.js';
+import { Notifier } from '../queue/notice-queue.js';
+import { commandClient, type Redis } from '../redis/connection.js';
 import { logRedisErrors } from '../redis/log-errors.js';
+import { spendLogActivity, type SpendLogActivity } from './lifecycle/activity.js';
 
 /** What a job processor reaches the core through (the worker side, on one host). */
 export interface WorkerContext {
@@ -22,6 +24,9 @@ export interface WorkerContext {
   redis: Redis;
   prefix: string;
   audit: AuditLog;
+  footprints: FootprintStore;
+  /** when models last served a request (LiteLLM's spend logs); null without `litellm.databaseUrl` */
+  activity: SpendLogActivity | null;
   notify: Notifier;
   gpu: GpuMonitor;
   facts: HostFacts;
@@ -42,7 +47,9 @@ export async function createWorkerContext(config: Config, hostName: string, logg
   const prefix = config.redis.prefix;
   const redis = commandClient(redisUrl);
   logRedisErrors(redis, redisUrl, log);
-  const audit = new AuditLog({ databaseUrl: config.database.url, schema: config.database.schema, redis, prefix, logger: log });
+  const db = new LabDatabase(config.database.url, config.database.schema);
+  const audit = new AuditLog({ db, redis, redisUrl, prefix, logger: log });
+  const activity = spendLogActivity(config);
   await audit.start();
   const notify = new Notifier(redis, prefix, log);
   const gpu = new NvidiaSmiMonitor(hostName, host.gpu, log);
@@ -56,6 +63,8 @@ export async function createWorkerContext(config: Config, hostName: string, logg
     redis,
     prefix,
     audit,
+    footprints: new FootprintStore(db),
+    activity,
     notify,
     gpu,
     facts: new HostFacts(host.modelDir),
@@ -71,7 +80,8 @@ export async function createWorkerContext(config: Config, hostName: string, logg
     async close() {
       await gpu.stop();
       await audit.flush().catch(() => undefined);
-      await Promise.allSettled([audit.close(), notify.close()]);
+      await Promise.allSettled([audit.close(), notify.close(), activity?.close()]);
+      await db.close();
       redis.disconnect();
     },
   };

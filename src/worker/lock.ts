@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/connection.js';
 import { sleep } from '../core/sleep.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';

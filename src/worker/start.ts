@@ -1,17 +1,16 @@
-import type { Config } from '../config/schema.js';
-import { createWorkerContext, type WorkerContext } from './context.js';
 import { RedisAlertStore } from '../alerts/redis-store.js';
-import { VramAlerts } from '../alerts/vram-alerts.js';
+import type { Config } from '../config/schema.js';
+import { modelStop } from '../contracts/model-stop.js';
 import type { Logger } from '../core/logger.js';
-import { startHeartbeat } from '../state/heartbeat.js';
-
+import { VERSION } from '../core/version.js';
 import { HostWorker } from '../queue/host-worker.js';
 import { JobClient } from '../queue/job-client.js';
-import { VERSION } from '../core/version.js';
-import { closeActivitySources } from './lifecycle/activity.js';
-import { startIdleUnload } from './lifecycle/idle-unload.js';
+import { startHeartbeat } from '../state/heartbeat.js';
 import { IDLE_UNLOAD_REQUESTER, stopDedupId } from '../state/model-keys.js';
-import { jobs, modelStop } from '../../jobs/index.js';
+import { VramAlerts } from './alerts/vram-alerts.js';
+import { createWorkerContext, type WorkerContext } from './context.js';
+import type { AnyJob } from './define-job.js';
+import { startIdleUnload } from './lifecycle/idle-unload.js';
 
 export interface RunningWorker {
   ctx: WorkerContext;
@@ -19,7 +18,7 @@ export interface RunningWorker {
 }
 
 /** `labops worker --host <name>`: consumes the host's queue, samples its GPUs, heartbeats. */
-export async function startWorker(config: Config, hostName: string, logger: Logger): Promise<RunningWorker> {
+export async function startWorker(config: Config, hostName: string, logger: Logger, jobs: readonly AnyJob[]): Promise<RunningWorker> {
   const ctx = await createWorkerContext(config, hostName, logger);
   const log = ctx.logger;
   const vramAlerts = new VramAlerts({
@@ -39,6 +38,8 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
     prefix: config.redis.prefix,
     jobs,
     ctx,
+    audit: ctx.audit,
+    logger: log,
     concurrency: config.worker.concurrency,
     shutdownTimeoutMs: config.worker.shutdownTimeout,
     lockDurationMs: config.worker.jobLockDuration,
@@ -69,7 +70,6 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
       await heartbeat.stop();
       await worker.close();
       await selfQueue.close();
-      await closeActivitySources();
       await ctx.close();
       log.info('worker stopped');
     },

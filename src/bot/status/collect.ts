@@ -2,7 +2,8 @@ import type { BotContext } from '../context.js';
 import { errorMessage, isUserError } from '../../core/errors.js';
 import { isOnline, readHeartbeat, type Heartbeat } from '../../state/heartbeat.js';
 import { ensureRedis } from '../../redis/connection.js';
-import statusSnapshot, { type StatusSnapshot } from '../../../jobs/status-snapshot.js';
+import type { Requester } from '../../contracts/define.js';
+import { statusSnapshot, type StatusSnapshot } from '../../contracts/status-snapshot.js';
 
 export interface HostReport {
   host: string;
@@ -18,7 +19,7 @@ export interface HostReport {
 export async function collectHosts(
   ctx: BotContext,
   hosts: string[],
-  opts: { requestedBy: Parameters<BotContext['jobs']['run']>[3]['requestedBy']; onProgress?: (text: string) => void; waitMs?: number },
+  opts: { requestedBy: Requester | null; onProgress?: (text: string) => void; waitMs?: number },
 ): Promise<HostReport[]> {
   await ensureRedis(ctx.redis, ctx.redisUrl);
   return await Promise.all(

@@ -3,7 +3,7 @@ import { formatDuration } from '../../core/duration.js';
 import { fields, heading, table, text, type Block, type Field } from '../../core/reply.js';
 import type { HostReport } from './collect.js';
 import { ago, bar, gib, mib, pct } from '../../core/format.js';
-import type { ModelStatus } from '../../worker/status/model-status.js';
+import type { ModelStatus } from '../../contracts/lab-data.js';
 
 /** The blocks of /status for one host. */
 export function hostBlocks(report: HostReport, now = Date.now()): Block[] {
@@ -59,6 +59,9 @@ export function stateText(m: Pick<ModelStatus, 'state' | 'detail'>): string {
 }
 
 export function auditLine(health: AuditHealth): string {
-  if (health.ok && health.pending === 0) return 'Audit log: ok';
-  return `Audit log: degraded — ${health.reason ?? 'catching up'}; ${health.pending} row${health.pending === 1 ? '' : 's'} waiting in Redis`;
+  const rows = (n: number) => `${n} row${n === 1 ? '' : 's'}`;
+  const rejected = health.rejected > 0 ? `; ${rows(health.rejected)} refused by PostgreSQL and set aside (see the log)` : '';
+  if (health.ok && health.pending === 0) return `Audit log: ok${rejected}`;
+  if (health.ok) return `Audit log: catching up — ${rows(health.pending)} waiting${rejected}`;
+  return `Audit log: degraded — ${health.reason ?? 'catching up'}; ${rows(health.pending)} waiting to be written${rejected}`;
 }

@@ -1,6 +1,13 @@
-import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { Redis } from '../../redis/connection.js';
 import type { Action } from '../../core/reply.js';
 import { newStateId } from './custom-id.js';
+
+const storedAction = z.object({
+  command: z.string(),
+  options: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  label: z.string(),
+});
 
 /**
  * The follow-up actions behind `<command>:run:<id>` buttons, in Redis under the config's prefix
@@ -27,7 +34,8 @@ export class ActionStore {
     const raw = await this.redis.get(this.key(id));
     if (!raw) return null;
     try {
-      return JSON.parse(raw) as Pick<Action, 'command' | 'options' | 'label'>;
+      const parsed = storedAction.safeParse(JSON.parse(raw));
+      return parsed.success ? parsed.data : null;
     } catch {
       return null;
     }

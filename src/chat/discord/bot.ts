@@ -3,7 +3,7 @@ import type { RunningChat } from '../../bot/chat.js';
 import type { BotContext } from '../../bot/context.js';
 import { usageError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
-import { consumeNotices } from '../../queue/notify.js';
+import { consumeNotices } from '../../queue/notice-queue.js';
 import { ActionStore } from './actions-store.js';
 import { MemberRoles } from './caller.js';
 import { startConfirmExpiry } from './confirm-expiry.js';

@@ -7,7 +7,7 @@ import { parseButtonId, type ButtonAction } from './custom-id.js';
 import type { ButtonInfo } from './interaction.js';
 import { renderConfirmClosed, renderNote } from './render.js';
 import type { Responder } from './responder.js';
-import { confirmView, runCommand, type RunEnv } from './run-command.js';
+import { confirmView, runInteractionCommand, type RunEnv } from './run-command.js';
 
 export interface ButtonDeps {
   env: RunEnv;
@@ -74,7 +74,14 @@ async function answerConfirmation(deps: ButtonDeps, info: ButtonInfo, commandNam
     return;
   }
 
-  const claimed = await confirms.claim(id).catch(() => null);
+  let claimed: PendingConfirmation | null;
+  try {
+    claimed = await confirms.claim(id);
+  } catch (err) {
+    logger.warn({ err, id }, 'could not claim a confirmation');
+    await responder.whisper(renderNote('Could not take this confirmation: Redis is unreachable. Nothing was run; try again in a moment.', 'error'));
+    return;
+  }
   if (!claimed) {
     await responder.whisper(renderNote('Someone answered this confirmation first.', 'warn'));
     return;
@@ -91,7 +98,7 @@ async function answerConfirmation(deps: ButtonDeps, info: ButtonInfo, commandNam
   responder.progress(confirmed ? `${claimed.request.confirmLabel}: confirmed by ${presser.name}; running /${claimed.command}…` : `Cancelled by ${presser.name}.`);
   // The invoker runs it: with their roles of now when they pressed themselves, else as they were when they asked.
   const runAs: Caller = presser.id === claimed.caller.id ? { ...presser, channelId: claimed.channelId } : claimed.caller;
-  await runCommand(deps.env, {
+  await runInteractionCommand(deps.env, {
     caller: runAs,
     userId: runAs.id.replace(/^discord:/, ''),
     guildId: claimed.guildId,
@@ -123,7 +130,7 @@ async function runAction(deps: ButtonDeps, info: ButtonInfo, commandName: string
     await responder.finish(renderNote('This button has expired; run the command instead.', 'warn'), true);
     return;
   }
-  await runCommand(deps.env, {
+  await runInteractionCommand(deps.env, {
     caller: presser,
     userId: info.user.userId,
     guildId: info.user.guildId,

@@ -1,25 +1,43 @@
-import type { Redis } from 'ioredis';
-import type { Caller, ConfirmRequest } from '../command.js';
+import type { Redis } from '../../redis/connection.js';
+import { z } from 'zod';
+import { ROLES } from '../../config/schema.js';
 import type { MessageRef } from './discord-rest.js';
 
-/** A command waiting for its Confirm button: all that is needed to run it again, confirmed, after a restart. */
-export interface PendingConfirmation {
-  id: string;
-  command: string;
+const messageRef = z.object({ channelId: z.string(), messageId: z.string() });
+
+const pendingSchema = z.object({
+  id: z.string(),
+  command: z.string(),
   /** the options as given (dispatch checks them again) */
-  raw: Record<string, unknown>;
+  raw: z.record(z.string(), z.unknown()),
   /** who asked, as established when they asked */
-  caller: Caller;
-  request: ConfirmRequest;
-  guildId: string | null;
-  channelId: string;
-  createdAt: number;
-  expiresAt: number;
+  caller: z.object({
+    id: z.string(),
+    name: z.string(),
+    role: z.enum(ROLES).nullable(),
+    adapter: z.enum(['shell', 'exec', 'discord']),
+    channelId: z.string(),
+    inDM: z.boolean(),
+  }),
+  request: z.object({
+    title: z.string(),
+    detail: z.string().optional(),
+    confirmLabel: z.string(),
+    danger: z.boolean().optional(),
+    rule: z.string().optional(),
+  }),
+  guildId: z.string().nullable(),
+  channelId: z.string(),
+  createdAt: z.number(),
+  expiresAt: z.number(),
   /** a second member with the capability must confirm (`discord.twoPersonConfirm`) */
-  twoPerson: boolean;
+  twoPerson: z.boolean(),
   /** where the prompt is, once shown */
-  message?: MessageRef;
-}
+  message: messageRef.optional(),
+});
+
+/** A command waiting for its Confirm button: all that is needed to run it again, confirmed, after a restart. */
+export type PendingConfirmation = z.infer<typeof pendingSchema>;
 
 /**
  * Pending confirmations in Redis under the config's prefix: one hash per confirmation (kept a
@@ -62,8 +80,9 @@ export class ConfirmStore {
   /** Takes the confirmation for this caller alone; null when it is gone or someone else took it. */
   async claim(id: string): Promise<PendingConfirmation | null> {
     const result = await this.redis.multi().hgetall(this.key(id)).del(this.key(id)).zrem(this.expiryKey, id).exec();
-    if (!result) return null;
-    const [[, fields], [, deleted]] = result as [[Error | null, Record<string, string>], [Error | null, number]];
+    if (!result) throw new Error('the claim transaction was aborted');
+    const [[readError, fields], [delError, deleted]] = result as [[Error | null, Record<string, string>], [Error | null, number]];
+    if (readError ?? delError) throw readError ?? delError;
     return deleted === 1 ? parse(fields) : null;
   }
 
@@ -78,12 +97,12 @@ export class ConfirmStore {
   }
 }
 
+/** The stored state, checked: a hash that does not parse is treated as gone, never cast. */
 function parse(fields: Record<string, string> | null | undefined): PendingConfirmation | null {
   if (!fields?.data) return null;
   try {
-    const pending = JSON.parse(fields.data) as PendingConfirmation;
-    if (fields.message) pending.message = JSON.parse(fields.message) as MessageRef;
-    return pending;
+    const parsed = pendingSchema.safeParse({ ...JSON.parse(fields.data), ...(fields.message ? { message: JSON.parse(fields.message) } : {}) });
+    return parsed.success ? parsed.data : null;
   } catch {
     return null;
   }

@@ -1,5 +1,4 @@
 import { REST, Routes, type APIApplication, type APIApplicationCommand } from 'discord.js';
-import { commands as allCommands } from '../../../commands/index.js';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../core/logger.js';
 import { redact } from '../../core/redact.js';
@@ -23,7 +22,7 @@ export async function deployCommands(
   config: Config,
   logger: Logger,
   target: DeployTarget,
-  opts: { commands?: readonly AnyCommand[]; stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream } = {},
+  opts: { commands: readonly AnyCommand[]; stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream },
 ): Promise<number> {
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
@@ -47,7 +46,7 @@ export async function deployCommands(
     return 2;
   }
 
-  const body = commandsData(opts.commands ?? allCommands);
+  const body = commandsData(opts.commands);
   const rest = new REST(d.restApi ? { api: d.restApi } : {}).setToken(d.token);
   try {
     const applicationId = d.applicationId ?? ((await rest.get(Routes.currentApplication())) as APIApplication).id;

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { DiscordAPIError } from 'discord.js';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../../redis/connection.js';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../core/logger.js';
-import { RetryLater, type Notice, type NoticeChannel } from '../../queue/notify.js';
+import { RetryLater, type Notice, type NoticeChannel } from '../../notify/notice.js';
 import type { ActionStore } from './actions-store.js';
 import { buttonId } from './custom-id.js';
 import { Code, describeError, errorCode, retryDelay, type DiscordRest, type MessageRef } from './discord-rest.js';

@@ -1,7 +1,6 @@
 import { InteractionResponseType } from 'discord.js';
 import type { Caller } from '../command.js';
-import { checkAccess } from '../dispatch.js';
-import { parseOptions } from '../options.js';
+import { prepare } from '../dispatch.js';
 import { AckGate } from './ack-gate.js';
 import { choicesFor } from './autocomplete.js';
 import { handleButton } from './buttons.js';
@@ -9,7 +8,7 @@ import { callerFrom, type MemberRoles } from './caller.js';
 import { describeError, type DiscordRest } from './discord-rest.js';
 import type { AutocompleteInfo, CommandInfo, InteractionInfo } from './interaction.js';
 import { Responder, type ResponderOptions } from './responder.js';
-import { runCommand, type RunEnv } from './run-command.js';
+import { runInteractionCommand, type RunEnv } from './run-command.js';
 
 export interface RouterDeps extends RunEnv {
   rest: DiscordRest;
@@ -19,7 +18,7 @@ export interface RouterDeps extends RunEnv {
 
 /**
  * The one `interactionCreate` handler: slash commands, autocomplete, and buttons by the prefix of
- * their custom id. Every handler is short; the work is in runCommand, choicesFor and handleButton.
+ * their custom id. Every handler is short; the work is in runInteractionCommand, choicesFor and handleButton.
  */
 export class Router {
   private readonly abort = new AbortController();
@@ -66,17 +65,15 @@ export class Router {
   /** Acknowledged before anything slow: privately when it will be refused, else publicly. */
   private async slash(info: CommandInfo): Promise<void> {
     const { ctx } = this.deps;
-    const command = ctx.commands.get(info.name);
     // In a DM the interaction carries no roles: they are looked up after the acknowledgement.
     const known = info.user.roleIds !== null ? callerFrom(ctx.config, info.user) : null;
-    let privately = !command;
-    if (command && known) {
-      privately = checkAccess(ctx, command, known) !== null || !optionsValid(() => parseOptions(command, info.options, ctx.inventory));
-    }
+    const prepared = known ? prepare(ctx, known, info.name, info.options) : null;
+    const privately = prepared ? !prepared.ok : !ctx.commands.get(info.name);
     const responder = this.responder(info, `/${info.name}`, `/${info.name} asked by <@${info.user.userId}>`);
     await responder.deferReply(privately);
     const caller = known ?? (await this.callerOf(info));
-    await runCommand(this.deps, {
+    await runInteractionCommand(this.deps, {
+      ...(prepared ? { prepared } : {}),
       caller,
       userId: info.user.userId,
       guildId: info.user.guildId,
@@ -128,13 +125,3 @@ export class Router {
     );
   }
 }
-
-function optionsValid(check: () => unknown): boolean {
-  try {
-    check();
-    return true;
-  } catch {
-    return false;
-  }
-}
-

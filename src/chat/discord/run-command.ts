@@ -2,7 +2,7 @@ import type { BotContext } from '../../bot/context.js';
 import { unavailableError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { Caller, ConfirmRequest } from '../command.js';
-import { apologise, ConfirmationPending, dispatch } from '../dispatch.js';
+import { apologise, ConfirmationPending, dispatch, prepare, type Prepared } from '../dispatch.js';
 import type { Outcome, Reply } from '../../core/reply.js';
 import type { ActionStore } from './actions-store.js';
 import type { ConfirmStore, PendingConfirmation } from './confirm-store.js';
@@ -27,6 +27,8 @@ export interface RunRequest {
   raw: Record<string, unknown>;
   responder: Responder;
   signal: AbortSignal;
+  /** the command as the router already prepared it (looked up, access and options checked) */
+  prepared?: Prepared;
   /** a confirmation already answered with a button: the same request (same title) gets this answer */
   answered?: { title: string; value: boolean };
 }
@@ -40,7 +42,7 @@ export const PRIVATE_OUTCOMES: ReadonlySet<Outcome> = new Set(['usage', 'denied'
  * result with its follow-up actions as buttons. Resolves with the reply, or null while a
  * confirmation is pending.
  */
-export async function runCommand(env: RunEnv, req: RunRequest): Promise<Reply | null> {
+export async function runInteractionCommand(env: RunEnv, req: RunRequest): Promise<Reply | null> {
   let answerUsed = false;
   const confirm = async (request: ConfirmRequest): Promise<boolean> => {
     if (req.answered && !answerUsed && request.title === req.answered.title) {
@@ -54,14 +56,11 @@ export async function runCommand(env: RunEnv, req: RunRequest): Promise<Reply | 
   await req.responder.othersAcknowledged();
   let reply: Reply;
   try {
-    reply = await dispatch(env.ctx, {
-      caller: req.caller,
-      command: req.command,
-      raw: req.raw,
-      progress: (text) => req.responder.progress(text),
-      confirm,
-      signal: req.signal,
-    });
+    reply = await dispatch(
+      env.ctx,
+      { caller: req.caller, command: req.command, raw: req.raw, progress: (text) => req.responder.progress(text), confirm, signal: req.signal },
+      req.prepared ?? prepare(env.ctx, req.caller, req.command, req.raw),
+    );
   } catch (err) {
     if (err instanceof ConfirmationPending) {
       req.responder.settle();
@@ -89,7 +88,7 @@ async function askWithButtons(env: RunEnv, req: RunRequest, request: ConfirmRequ
     channelId: req.channelId,
     createdAt: now,
     expiresAt: now + config.discord.confirmTimeout,
-    twoPerson: config.discord.twoPersonConfirm.includes(req.command),
+    twoPerson: [req.command, request.rule].some((name) => name !== undefined && config.discord.twoPersonConfirm.includes(name)),
   };
   try {
     await env.confirms.create(pending);

@@ -1,5 +1,4 @@
-import type pg from 'pg';
-import { createPool } from '../../db/pool.js';
+import { createPool, type Pool } from '../../db/pool.js';
 import type { ModelRef } from '../../config/inventory.js';
 import type { Config } from '../../config/schema.js';
 import { activityNames } from '../../config/idle-policy.js';
@@ -10,19 +9,19 @@ import { activityNames } from '../../config/idle-policy.js';
  * client asked for) and `model` (the deployment's model).
  */
 export class SpendLogActivity {
-  private readonly pool: pg.Pool;
+  private readonly pool: Pool;
 
   constructor(databaseUrl: string) {
     this.pool = createPool(databaseUrl);
-    // Prisma writes "startTime" in UTC into a column without a time zone: read and compare it in UTC
-    this.pool.on('connect', (client) => {
-      client.query(`SET TIME ZONE 'UTC'`).catch(() => undefined);
-    });
   }
 
   /**
    * The newest request to the model since `since` (ms since the epoch), or null when there was
    * none in that window. Bounding the window lets PostgreSQL use the `startTime` index.
+   *
+   * Independent of the session's time zone: EXTRACT(EPOCH) of a timestamp without time zone counts
+   * its nominal wall-clock seconds (the UTC Prisma wrote), and the bound is turned into UTC wall
+   * time with AT TIME ZONE 'UTC'.
    */
   async lastRequest(ref: ModelRef, since: number): Promise<number | null> {
     const names = activityNames(ref);
@@ -42,22 +41,7 @@ export class SpendLogActivity {
   }
 }
 
-const sources = new Map<string, SpendLogActivity>();
-
-/** The spend-log reader of `litellm.databaseUrl` (one pool per process), or null when none is configured. */
+/** The spend-log reader of `litellm.databaseUrl`, or null when none is configured. */
 export function spendLogActivity(config: Pick<Config, 'litellm'>): SpendLogActivity | null {
-  const url = config.litellm.databaseUrl;
-  if (!url) return null;
-  let source = sources.get(url);
-  if (!source) {
-    source = new SpendLogActivity(url);
-    sources.set(url, source);
-  }
-  return source;
-}
-
-export async function closeActivitySources(): Promise<void> {
-  const all = [...sources.values()];
-  sources.clear();
-  await Promise.all(all.map((s) => s.close()));
+  return config.litellm.databaseUrl ? new SpendLogActivity(config.litellm.databaseUrl) : null;
 }

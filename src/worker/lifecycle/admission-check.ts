@@ -1,8 +1,10 @@
 import type { ModelRef } from '../../config/inventory.js';
 import type { WorkerContext } from '../context.js';
 import { sleep } from '../../core/sleep.js';
-import { admit, gpuFree, type Admission } from './admission.js';
-import { BUSY_WITHIN_MS, footprintOf, runningModels } from './model-ops.js';
+import type { Admission } from '../../contracts/model-start.js';
+import { admit, gpuFree } from './admission.js';
+import { footprintOf } from './footprint.js';
+import { BUSY_WITHIN_MS, runningModels } from './running-models.js';
 
 /** How long a start made room for waits for the GPU to show the freed VRAM. */
 export const VRAM_SETTLE_MS = 10_000;

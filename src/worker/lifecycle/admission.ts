@@ -1,4 +1,4 @@
-import { mib } from '../../core/format.js';
+import type { Admission, Candidate } from '../../contracts/model-start.js';
 
 /** A model that runs now, as admission sees it. */
 export interface RunningModel {
@@ -8,6 +8,8 @@ export interface RunningModel {
   pinned: boolean;
   /** when its last request was seen (ms since the epoch); null: none seen; undefined: no source says */
   lastRequestAt?: number | null;
+  /** why its requests could not be read: it is then never offered for a stop */
+  activityError?: string;
 }
 
 export type GpuFree = { available: true; freeMiB: number; totalMiB: number } | { available: false; reason: string };
@@ -29,36 +31,8 @@ export interface AdmissionInput {
   busyWithinMs: number;
 }
 
-export interface Candidate {
-  name: string;
-  vramMiB: number;
-  lastRequestAt: number | null | undefined;
-}
-
-interface Numbers {
-  model: string;
-  needMiB: number;
-  needSource: 'measured' | 'declared';
-}
-interface Measured extends Numbers {
-  freeMiB: number;
-  reserveMiB: number;
-  /** free minus the reserve (may be negative) */
-  availableMiB: number;
-}
-
-export type Admission =
-  | ({ verdict: 'admit' } & Measured)
-  | ({ verdict: 'forced'; shortMiB: number } & Measured)
-  | ({ verdict: 'skipped'; reason: string } & Numbers)
-  | ({
-      verdict: 'refuse';
-      shortMiB: number;
-      /** idle, unpinned running models whose stop alone makes room, the smallest first */
-      candidates: Candidate[];
-      /** when no single stop is enough: models whose stops together make room (largest first); null when even all of them do not */
-      combination: Candidate[] | null;
-    } & Measured);
+type Numbers = Pick<Admission, 'model' | 'needMiB' | 'needSource'>;
+type Measured = Omit<Extract<Admission, { verdict: 'admit' }>, 'verdict'>;
 
 /**
  * Whether a model may start: its VRAM must fit in the free VRAM minus the reserve. Where it does
@@ -75,8 +49,10 @@ export function admit(input: AdmissionInput): Admission {
   const shortMiB = input.needMiB - availableMiB;
   if (input.force) return { verdict: 'forced', shortMiB, ...measured };
 
-  const idle = input.running
-    .filter((m) => m.name !== input.model && !m.pinned && m.vramMiB > 0)
+  const others = input.running.filter((m) => m.name !== input.model && !m.pinned && m.vramMiB > 0);
+  const notOffered = others.flatMap((m) => (m.activityError ? [{ name: m.name, reason: m.activityError }] : []));
+  const idle = others
+    .filter((m) => !m.activityError)
     .filter((m) => !(typeof m.lastRequestAt === 'number' && input.now - m.lastRequestAt < input.busyWithinMs))
     .map((m): Candidate => ({ name: m.name, vramMiB: m.vramMiB, lastRequestAt: m.lastRequestAt }));
 
@@ -94,14 +70,7 @@ export function admit(input: AdmissionInput): Admission {
       }
     }
   }
-  return { verdict: 'refuse', shortMiB, candidates, combination, ...measured };
-}
-
-/** `needs 9,500 MiB; 6,120 MiB free after the 2,048 MiB reserve` */
-export function admissionNumbers(a: Admission): string {
-  const need = `needs ${mib(a.needMiB)}${a.needSource === 'measured' ? ' (measured)' : ''}`;
-  if (a.verdict === 'skipped') return need;
-  return `${need}; ${mib(Math.max(0, a.availableMiB))} free after the ${mib(a.reserveMiB)} reserve`;
+  return { verdict: 'refuse', shortMiB, candidates, combination, notOffered, ...measured };
 }
 
 /** The free VRAM of a host's GPUs, summed, from a GPU snapshot. */

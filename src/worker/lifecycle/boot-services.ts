@@ -1,20 +1,13 @@
 import type { ModelRef } from '../../config/inventory.js';
 import type { WorkerContext } from '../context.js';
 import { SystemdEngine } from '../../engines/systemd.js';
+import type { BootService } from '../../contracts/repair-boot-services.js';
 import { errorMessage, usageError } from '../../core/errors.js';
 
 /**
  * The lab's rule "nothing heavy at boot, load just in time": a model served by a systemd user unit
  * that needs VRAM should not be enabled at boot (it would fill the GPU before anyone asked for it).
  */
-export interface BootService {
-  model: string;
-  unit: string;
-  vramMiB: number;
-  /** enabled at boot; null when systemd could not say */
-  enabled: boolean | null;
-  problem?: string;
-}
 
 /** The GPU-heavy systemd units of this host: systemd-engine models with `vramMiB > 0`. */
 export function heavyUnits(ctx: Pick<WorkerContext, 'inventory' | 'hostName'>): { ref: ModelRef; unit: string }[] {

@@ -1,10 +1,10 @@
 import type { ModelRef } from '../../config/inventory.js';
 import type { WorkerContext } from '../context.js';
 import { formatDuration } from '../../core/duration.js';
-import { errorMessage } from '../../core/errors.js';
-import { spendLogActivity } from './activity.js';
+import { logChangedErrors } from '../../core/log-on-change.js';
 import { idlePolicy } from '../../config/idle-policy.js';
-import { clearStarted, markStarted, startedAt } from './model-ops.js';
+import { idlePassKey } from '../../state/model-keys.js';
+import { clearStarted, markStarted, startedAt } from './started.js';
 
 export type IdleCheck =
   | { idle: false; applies: false; note: string }
@@ -29,7 +29,7 @@ const WINDOW_SLACK_MS = 60_000;
  */
 export async function idleCheck(ctx: WorkerContext, ref: ModelRef, now = Date.now()): Promise<IdleCheck> {
   const policy = idlePolicy(ctx.config, ref);
-  const source = spendLogActivity(ctx.config);
+  const source = ctx.activity;
   if (policy.mode !== 'spend-logs' || !source) return { idle: false, applies: false, note: policy.note };
   let started = await startedAt(ctx, ref);
   if (started === null) {
@@ -73,7 +73,9 @@ export function startIdleUnload(ctx: WorkerContext, opts: IdleUnloadOptions): Id
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let stopped = false;
-  const lastProblem = new Map<string, string>();
+  const problems = new Map<string, ReturnType<typeof logChangedErrors>>();
+  const problemsOf = (model: string) => problems.get(model) ?? problems.set(model, logChangedErrors(log, 'idle check failed; the model is left running', { model })).get(model)!;
+  let passes = 0;
 
   const checkOne = async (ref: ModelRef) => {
     const state = await ctx.engineFor(ref).state();
@@ -93,13 +95,14 @@ export function startIdleUnload(ctx: WorkerContext, opts: IdleUnloadOptions): Id
       if (stopped) return;
       try {
         await checkOne(ref);
-        lastProblem.delete(ref.name);
+        problemsOf(ref.name).reset();
       } catch (err) {
-        const message = errorMessage(err);
-        if (lastProblem.get(ref.name) !== message) log.warn({ model: ref.name, err: message }, 'idle check failed; the model is left running');
-        lastProblem.set(ref.name, message);
+        problemsOf(ref.name).onError(err);
       }
     }
+    // a pass is observable (tests wait for one; /status may show when it last ran)
+    passes++;
+    await ctx.redis.hset(idlePassKey(ctx.prefix, ctx.hostName), { passes, at: Date.now() }).catch(() => undefined);
   };
 
   const schedule = () => {

@@ -1,21 +1,8 @@
 import type { ModelRef } from '../../config/inventory.js';
 import type { WorkerContext } from '../context.js';
-import type { ModelState } from '../../engines/engine.js';
 import { errorMessage } from '../../core/errors.js';
-import type { GpuProcess } from '../../gpu/monitor.js';
-import { parentMap, withDescendants } from '../../host/process-tree.js';
-
-export interface ModelStatus {
-  name: string;
-  aliases: string[];
-  type: string;
-  engine: string;
-  state: ModelState;
-  detail: string | null;
-  pids: number[];
-  /** VRAM its processes hold now (MiB), null where nothing could be attributed */
-  vramMiB: number | null;
-}
+import type { GpuProcess, ModelStatus } from '../../contracts/lab-data.js';
+import { parentMap, withDescendants } from '../../host/proc.js';
 
 /**
  * Each model's state as its engine tells it, and the VRAM its processes hold. Only reads:

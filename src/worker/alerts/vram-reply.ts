@@ -1,7 +1,7 @@
-import { fields, type Reply, type Tone } from '../core/reply.js';
-import { formatDuration } from '../core/duration.js';
-import type { GpuInfo } from '../gpu/monitor.js';
-import type { AlertState, Transition } from './state-machine.js';
+import { fields, type Reply, type Tone } from '../../core/reply.js';
+import { formatDuration } from '../../core/duration.js';
+import type { GpuInfo } from '../../gpu/monitor.js';
+import type { AlertState, Transition } from '../../alerts/state-machine.js';
 
 export interface VramAlertFacts {
   key: string;

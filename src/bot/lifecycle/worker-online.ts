@@ -1,8 +1,8 @@
-import type { BotContext } from './context.js';
-import { formatDuration } from '../core/duration.js';
-import { unavailableError } from '../core/errors.js';
-import { isOnline, readHeartbeat } from '../state/heartbeat.js';
-import { ensureRedis } from '../redis/connection.js';
+import type { BotContext } from '../context.js';
+import { formatDuration } from '../../core/duration.js';
+import { unavailableError } from '../../core/errors.js';
+import { isOnline, readHeartbeat } from '../../state/heartbeat.js';
+import { ensureRedis } from '../../redis/connection.js';
 
 /**
  * A start, stop or repair is queued only for a host whose worker is alive: one queued for a dead

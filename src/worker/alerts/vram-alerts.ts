@@ -1,10 +1,10 @@
-import type { HostConfig } from '../config/schema.js';
-import type { GpuMonitor, GpuSnapshot } from '../gpu/monitor.js';
-import type { Logger } from '../core/logger.js';
-import { alertKeyString, type AlertKey } from './alert-key.js';
-import type { AlertSink } from './sink.js';
-import { advance, INACTIVE, levelOf, type AlertState, type Transition } from './state-machine.js';
-import type { AlertStore } from './store.js';
+import type { HostConfig } from '../../config/schema.js';
+import type { GpuMonitor, GpuSnapshot } from '../../gpu/monitor.js';
+import type { Logger } from '../../core/logger.js';
+import { alertKeyString, type AlertKey } from '../../alerts/alert-key.js';
+import type { NoticeSink } from '../../notify/notice.js';
+import { advance, INACTIVE, levelOf, type AlertState, type Transition } from '../../alerts/state-machine.js';
+import type { AlertStore } from '../../alerts/store.js';
 import { vramAlertReply } from './vram-reply.js';
 
 export const VRAM_HIGH = 'vram-high';
@@ -13,7 +13,7 @@ export interface VramAlertsOptions {
   host: string;
   alerts: HostConfig['alerts'];
   monitor: Pick<GpuMonitor, 'onSample'>;
-  sink: AlertSink;
+  sink: NoticeSink;
   store: AlertStore;
   logger: Logger;
 }

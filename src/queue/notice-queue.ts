@@ -1,37 +1,19 @@
 import { Queue, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { Redis } from '../redis/connection.js';
+import { RetryLater, type Notice, type NoticeChannel, type NoticeSink } from '../notify/notice.js';
 import type { Reply } from '../core/reply.js';
 import type { Logger } from '../core/logger.js';
 import { redactDeep } from '../core/redact.js';
 import { NOTIFY_QUEUE } from './names.js';
-import { closeWithin, logChangedErrors } from '../core/log-on-change.js';
+import { logChangedErrors } from '../core/log-on-change.js';
+import { closeWithin } from './close-within.js';
 import { blockingClient } from '../redis/connection.js';
-
-export type NoticeChannel = 'alert' | 'log';
-
-export interface Notice {
-  channel: NoticeChannel;
-  /** alerts: the alert key; a later notice with the same key edits the same message */
-  key?: string;
-  reply: Reply;
-  at: number;
-}
-
-/** Thrown by a notice handler to have the notice retried after `ms` (Discord's 429, a 5xx). */
-export class RetryLater extends Error {
-  constructor(
-    readonly ms: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * Alerts and log posts go through a queue consumed by the chat side, so one raised while Discord
  * or the bot is down is delivered when they are back. A notice is retried until it is delivered.
  */
-export class Notifier {
+export class Notifier implements NoticeSink {
   private readonly queue: Queue;
 
   constructor(

@@ -1,16 +1,20 @@
-import type { Action, Block, Field, Reply } from '../core/reply.js';
-import { failed, fields, info, ok, table, text } from '../core/reply.js';
-import type { Config } from '../config/schema.js';
-import { formatDuration } from '../core/duration.js';
-import type { UserError } from '../core/errors.js';
-import { redact } from '../core/redact.js';
-import { mib } from '../core/format.js';
-import type { StartResult } from '../../jobs/model-start.js';
-import type { StopResult } from '../../jobs/model-stop.js';
-import { admissionNumbers, type Admission, type Candidate } from '../worker/lifecycle/admission.js';
-import type { StopOutcome } from '../worker/lifecycle/model-ops.js';
+import type { Config } from '../../config/schema.js';
+import type { Admission, Candidate, StartResult, StopOutcome } from '../../contracts/model-start.js';
+import type { StopResult } from '../../contracts/model-stop.js';
+import { formatDuration } from '../../core/duration.js';
+import type { UserError } from '../../core/errors.js';
+import { mib } from '../../core/format.js';
+import { redact } from '../../core/redact.js';
+import { failed, fields, info, ok, table, text, type Action, type Block, type Field, type Reply } from '../../core/reply.js';
 
 /** How the bot's /start and /stop replies look: clear titles, the numbers, and `data` for exec --json. */
+
+/** `needs 9,500 MiB; 6,120 MiB free after the 2,048 MiB reserve` */
+export function admissionNumbers(a: Admission): string {
+  const need = `needs ${mib(a.needMiB)}${a.needSource === 'measured' ? ' (measured)' : ''}`;
+  if (a.verdict === 'skipped') return need;
+  return `${need}; ${mib(Math.max(0, a.availableMiB))} free after the ${mib(a.reserveMiB)} reserve`;
+}
 
 export function admissionLine(a: Admission): string {
   switch (a.verdict) {
@@ -82,6 +86,9 @@ function refusedReply(r: Extract<StartResult, { status: 'refused' }>, data: unkn
     actions.push(action(a.combination.map((c) => c.name)));
   } else {
     blocks.push(text('No idle, unpinned running model frees enough VRAM.'));
+  }
+  if (a.verdict === 'refuse' && a.notOffered.length > 0) {
+    blocks.push(text(`Not offered for a stop, because labops could not tell whether they are busy: ${a.notOffered.map((m) => `${m.name} (${m.reason})`).join('; ')}.`));
   }
   const short = a.verdict === 'refuse' ? ` (${mib(a.shortMiB)} short)` : '';
   return {

@@ -1,0 +1,38 @@
+import type { ModelRef } from '../../config/inventory.js';
+import type { StopOutcome } from '../../contracts/model-start.js';
+import { errorMessage, failedError, unavailableError } from '../../core/errors.js';
+import { mib } from '../../core/format.js';
+import type { EngineState } from '../../engines/engine.js';
+import type { WorkerContext } from '../context.js';
+import { measureVram } from './footprint.js';
+import { clearStarted } from './started.js';
+
+export const isUp = (s: EngineState['state']) => s === 'running' || s === 'starting';
+
+const describe = (s: EngineState) => (s.detail ? `${s.state} (${s.detail})` : s.state);
+
+/** Stops a model and checks that it is down. The caller holds the model's lock. */
+export async function stopModel(ctx: WorkerContext, ref: ModelRef, signal: AbortSignal, progress?: (text: string) => void): Promise<StopOutcome> {
+  const engine = ctx.engineFor(ref);
+  const before = await engine.state(signal);
+  if (before.state === 'unknown') {
+    throw unavailableError(`Cannot tell whether ${ref.name} runs on ${ref.host}: ${before.detail ?? 'unknown state'}.`, 'Nothing was stopped.');
+  }
+  if (!isUp(before.state)) {
+    await clearStarted(ctx, ref);
+    return { model: ref.name, alreadyStopped: true, before: describe(before), freedMiB: null };
+  }
+  // what it frees is told, not needed: a GPU that cannot say does not stop the stop
+  const freedMiB = await measureVram(ctx, ref, signal).catch((err: unknown) => {
+    ctx.logger.warn({ model: ref.name, err: errorMessage(err) }, 'could not read the VRAM the model holds before its stop');
+    return null;
+  });
+  progress?.(`stopping ${ref.name}${freedMiB ? ` (holds ${mib(freedMiB)})` : ''}`);
+  await engine.stop(signal);
+  const after = await engine.state(signal);
+  if (isUp(after.state)) {
+    throw failedError(`${ref.name} is still ${describe(after)} after the stop.`, `Look at its log; pids ${after.pids.join(', ') || '?'}.`);
+  }
+  await clearStarted(ctx, ref);
+  return { model: ref.name, alreadyStopped: false, before: describe(before), freedMiB };
+}
