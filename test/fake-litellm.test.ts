@@ -197,6 +197,24 @@ describe('fake LiteLLM proxy in the incident lab', () => {
     const down = await chat('chat-qwen2.5-0.5b-vllm');
     expect(down.status).toBe(500);
     expect(down.body.error!.message).toContain('Connection error');
+
+    // a DB deployment with the config's model_name joins its group and is tried before the fallback
+    await lab.db.insertModel({
+      model_id: 'db-default-cloud',
+      model_name: 'chat-default',
+      litellm_params: fakeEncryptParams({ model: 'openai/hermes-3-llama-3.1-8b', api_base: 'https://hermes.cloud.invalid/v1' }, lab.saltKey),
+    });
+    try {
+      const sameGroup = await chat('chat-default');
+      expect([sameGroup.status, sameGroup.headers.get('x-litellm-model-id'), sameGroup.headers.get('x-litellm-attempted-fallbacks'), sameGroup.headers.get('x-litellm-attempted-retries')]).toEqual([
+        200,
+        'db-default-cloud',
+        '0',
+        '1',
+      ]);
+    } finally {
+      await lab.db.deleteModel('db-default-cloud');
+    }
   });
 });
 

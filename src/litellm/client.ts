@@ -1,6 +1,7 @@
 import { formatDuration } from '../core/duration.js';
 import { excerpt, fetchTimed, FetchFailure } from '../core/http.js';
 import { redact, redactDeep, registerSecret, safeUrl } from '../core/redact.js';
+import { looksLikeCiphertext } from './crypto.js';
 import { maskSecretParams } from './secret-params.js';
 
 /**
@@ -143,7 +144,7 @@ export class LiteLLMClient {
             modelName: String(d.model_name ?? ''),
             id: typeof info.id === 'string' ? info.id : undefined,
             dbModel: typeof info.db_model === 'boolean' ? info.db_model : undefined,
-            litellmParams: redactDeep(maskSecretParams(isRecord(d.litellm_params) ? d.litellm_params : {})),
+            litellmParams: redactParams(maskSecretParams(isRecord(d.litellm_params) ? d.litellm_params : {})),
             modelInfo: redactDeep(info),
           };
         }),
@@ -232,6 +233,11 @@ export class LiteLLMClient {
 
 export function createLiteLLMClient(opts: LiteLLMClientOptions): LiteLLMClient {
   return new LiteLLMClient(opts);
+}
+
+/** Redacted, except values that are ciphertexts: /doctor must see those exactly as the router has them. */
+function redactParams(params: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'string' && looksLikeCiphertext(v) ? v : redactDeep(v)]));
 }
 
 function readHeaders(headers: Headers): LiteLLMHeaders {

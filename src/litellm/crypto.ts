@@ -25,6 +25,7 @@ export type DecryptFailure =
   | 'unsupported-format';
 
 export type DecryptResult =
+  /** `layers` is 1, or 0 for a value that decodes to nothing (read as "" without decrypting) */
   | { ok: true; plaintext: string; format: CipherFormat; layers: number }
   | { ok: false; reason: DecryptFailure };
 
