@@ -3,11 +3,11 @@
  * pixels of the rendered image (where the threshold line lies, which colours a column of the
  * stack holds, that a hole stays empty) and the characters of the sparkline.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { rasterise, renderVramChart, type PlotBox, type VramChart } from '../src/bot/vram/chart.js';
+import { rasterise, renderVramChart, type PlotBox, type RasterOptions, type VramChart } from '../src/bot/vram/chart.js';
 import { COLORS, modelColors } from '../src/bot/vram/colors.js';
 import type { GpuHistory, VramHistory, VramSample } from '../src/bot/vram/history.js';
 import { BLOCKS, NO_DATA, vramSparklines } from '../src/bot/vram/sparkline.js';
@@ -63,8 +63,8 @@ const rgb = (hex: string): Rgb => [parseInt(hex.slice(1, 3), 16), parseInt(hex.s
 const near = (a: Rgb, b: Rgb, tolerance: number) => a.every((v, i) => Math.abs(v - b[i]!) <= tolerance);
 
 /** The rendered image's pixels, and where things lie on it. */
-function image(chart: VramChart) {
-  const img = rasterise(chart.svg);
+function image(chart: VramChart, opts: RasterOptions = {}) {
+  const img = rasterise(chart.svg, opts);
   const { pixels, width } = img;
   const at = (x: number, y: number): Rgb => {
     const i = (Math.round(y) * width + Math.round(x)) * 4;
@@ -222,9 +222,20 @@ describe('the VRAM chart', () => {
   });
 
   it('renders without any font (a GPU host may have none): same size, text left out', () => {
-    const bare = renderVramChart(lab([h100()]), { font: { loadSystemFonts: false } });
+    const font = { loadSystemFonts: false, fontDirs: [mkdtempSync(join(tmpdir(), 'no-fonts-'))], defaultFontFamily: 'DejaVu Sans' };
+    const bare = renderVramChart(lab([h100()]), { font });
     expect([bare.width, bare.height]).toEqual([chart.width, chart.height]);
-    expect(bare.png.length).toBeGreaterThan(1000);
+    const titleInk = (pixels: Buffer) => {
+      let n = 0;
+      for (let y = 8; y < plot.y - 40; y++) for (let x = 0; x < chart.width; x++) if (pixels[(y * chart.width + x) * 4]! < 128) n++;
+      return n;
+    };
+    const bareImage = image(bare, { font });
+    expect(titleInk(img.pixels)).toBeGreaterThan(200);
+    expect(titleInk(bareImage.img.pixels)).toBe(0);
+    // the plot is all there
+    const { column: bareColumn, xOf: bareX } = bareImage;
+    expect(has(bareColumn(plot, bareX(plot, 15)), colour.get(QWEN)!)).toBe(true);
   });
 
   it('gives the age of the newest sample when the worker stopped sending them', () => {
