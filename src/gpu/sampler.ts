@@ -151,11 +151,19 @@ export class NvidiaSmiMonitor implements GpuMonitor {
     const onLine = (line: string) => {
       const gpu = tryParseGpuLine(line);
       if (gpu) grouper.push(gpu);
-      else if (line.trim()) other.splice(0, other.length - 4, line.trim());
+      else if (line.trim()) {
+        other.push(line.trim());
+        if (other.length > 4) other.shift();
+      }
     };
-    child.stdout.setEncoding('utf8').on('data', lineSplitter(onLine));
-    child.stderr.setEncoding('utf8').on('data', lineSplitter(onLine));
+    const out = lineSplitter(onLine);
+    const err = lineSplitter(onLine);
+    child.stdout.setEncoding('utf8').on('data', out.push);
+    child.stderr.setEncoding('utf8').on('data', err.push);
     const result = await child;
+    // a last line without its newline is still one of the last lines
+    out.end();
+    err.end();
     this.child = null;
     if (signal.aborted) return;
     const failure = classifyFailure({
@@ -169,12 +177,18 @@ export class NvidiaSmiMonitor implements GpuMonitor {
   }
 }
 
-/** Calls `onLine` for each complete line of a text stream's chunks. */
-function lineSplitter(onLine: (line: string) => void): (chunk: string) => void {
+/** Calls `onLine` for each complete line of a text stream's chunks, and at `end` for what is left. */
+function lineSplitter(onLine: (line: string) => void): { push: (chunk: string) => void; end: () => void } {
   let rest = '';
-  return (chunk) => {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop() ?? '';
-    for (const line of parts) onLine(line);
+  return {
+    push: (chunk) => {
+      const parts = (rest + chunk).split('\n');
+      rest = parts.pop() ?? '';
+      for (const line of parts) onLine(line);
+    },
+    end: () => {
+      if (rest) onLine(rest);
+      rest = '';
+    },
   };
 }
