@@ -23,7 +23,7 @@ import {
   type TextChannel,
 } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { startFakeDiscord, type FakeDiscord, type RecordedCall } from './support/fake-discord/index.js';
+import { FakeRoute, isRoute, startFakeDiscord, type FakeDiscord, type RecordedCall } from './support/fake-discord/index.js';
 
 const APPLICATION_ID = '1310000000000000001';
 const GUILD_ID = '1310000000000000002';
@@ -341,6 +341,79 @@ describe('fake Discord with the real discord.js Client', () => {
     const sent = await ops.send('after a 500');
     expect(fake.messages('ops').filter((m) => m.content === 'after a 500').map((m) => m.id)).toEqual([sent.id]);
     expect(fake.calls.filter((c) => c.body?.content === 'after a 500').map((c) => c.status)).toEqual([500, 200]);
+  });
+
+  it("a 429 on an interaction callback carries Discord's rate-limit headers and body; discord.js sleeps Retry-After and acknowledges", async () => {
+    let deferred = false;
+    onInteraction = async (i) => {
+      if (!i.isChatInputCommand()) return;
+      await i.deferReply();
+      deferred = true;
+    };
+    const rule = fake.failNext(FakeRoute.callback, { status: 429, retryAfterMs: 300, code: 0 });
+    const cmd = fake.slashCommand({ name: 'status', user: 'alice', channel: 'ops' });
+    const ok = await cmd.waitForCall((c) => isRoute(c, FakeRoute.callback) && c.status === 204);
+    const [limited] = cmd.calls();
+    expect(limited).toMatchObject({ status: 429, injected: true, response: { message: 'You are being rate limited.', retry_after: 0.3, global: false, code: 0 } });
+    const headers = limited!.responseHeaders;
+    expect(headers).toMatchObject({ 'Retry-After': '1', 'X-RateLimit-Limit': '5', 'X-RateLimit-Remaining': '0', 'X-RateLimit-Reset-After': '0.300', 'X-RateLimit-Scope': 'user' });
+    expect(headers['X-RateLimit-Bucket']).toMatch(/^[0-9a-f]{32}$/);
+    expect(Number(headers['X-RateLimit-Reset']) * 1000).toBeCloseTo(limited!.time + 300, -2);
+    expect(headers['X-RateLimit-Global']).toBeUndefined();
+    // discord.js reads the whole-second Retry-After, not the body's retry_after
+    expect(ok.time - limited!.time).toBeGreaterThanOrEqual(1_000);
+    await vi.waitFor(() => expect(deferred).toBe(true));
+    expect(cmd.record.acknowledged).toBe(true);
+    expect(rule).toMatchObject({ hits: 1, remaining: 0 });
+  });
+
+  it('a global 429 says so in its headers and body; each route gets its own bucket', async () => {
+    fake.failNext(FakeRoute.channelPost, { status: 429, global: true, retryAfter: 0.2 });
+    fake.failNext(FakeRoute.channelEdit, 429, { retryAfter: 0.2, bucket: 'edits' });
+    const sent = await ops.send('after a global limit');
+    await sent.edit('edited after a limit');
+    const [post] = fake.calls.filter((c) => c.injected && c.body?.content === 'after a global limit');
+    const [edit] = fake.calls.filter((c) => c.injected && c.body?.content === 'edited after a limit');
+    expect(post!.responseHeaders).toMatchObject({ 'X-RateLimit-Global': 'true', 'X-RateLimit-Scope': 'global', 'Retry-After': '1' });
+    expect(post!.response).toEqual({ message: 'You are being rate limited.', retry_after: 0.2, global: true });
+    expect(edit!.responseHeaders).toMatchObject({ 'X-RateLimit-Bucket': 'edits' });
+    expect(fake.message(sent.id).content).toBe('edited after a limit');
+    expect(fake.messages('ops').filter((m) => m.content === 'edited after a limit')).toHaveLength(1);
+  });
+
+  it('a 5xx storm on several routes lasts until cancelled; discord.js gives up after its 3 retries', async () => {
+    const storm = fake.failNext([FakeRoute.channelPost, FakeRoute.channelEdit], { status: 503 }, Infinity);
+    await expect(ops.send('into the storm')).rejects.toMatchObject({ status: 503 });
+    expect(storm).toMatchObject({ hits: 4, remaining: Infinity });
+    expect(fake.calls.filter((c) => c.body?.content === 'into the storm').map((c) => [c.status, c.injected, c.response?.message])).toEqual(
+      Array(4).fill([503, true, '503: Service Unavailable']),
+    );
+    expect(fake.messages('ops').some((m) => m.content === 'into the storm')).toBe(false);
+    storm.cancel();
+    expect(storm.remaining).toBe(0);
+    const sent = await ops.send('after the storm');
+    expect(fake.message(sent.id).content).toBe('after the storm');
+    expect(storm.hits).toBe(4);
+  });
+
+  it('a processed 5xx: the message is stored but the answer lost, so a retry posts it twice unless a nonce is enforced', async () => {
+    fake.failNext(FakeRoute.channelPost, { status: 502, processed: true });
+    await ops.send('posted twice');
+    expect(fake.messages('ops').filter((m) => m.content === 'posted twice')).toHaveLength(2);
+    expect(fake.calls.filter((c) => c.body?.content === 'posted twice').map((c) => [c.status, c.note])).toEqual([
+      [502, 'processed'],
+      [200, undefined],
+    ]);
+
+    fake.failNext(FakeRoute.channelPost, { status: 502, processed: true });
+    const sent = await ops.send({ content: 'posted once', nonce: 'processed-502', enforceNonce: true });
+    expect(fake.messages('ops').filter((m) => m.content === 'posted once').map((m) => m.id)).toEqual([sent.id]);
+    expect(fake.calls.filter((c) => c.body?.content === 'posted once').map((c) => [c.status, c.note])).toEqual([
+      [502, 'processed'],
+      [200, 'nonce-deduplicated'],
+    ]);
+    expect(() => fake.failNext(FakeRoute.channelPost, { status: 429, processed: true })).toThrow(/only a 5xx/);
+    expect(() => fake.failNext(FakeRoute.channelPost, 200)).toThrow(/4xx or 5xx/);
   });
 
   it('a nonce sent with enforce_nonce returns the first message instead of creating a second', async () => {

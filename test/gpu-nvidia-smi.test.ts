@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../src/process/spawn.js';
 import {
@@ -13,7 +14,7 @@ import {
   queryGpus,
   runNvidiaSmi,
 } from '../src/gpu/nvidia-smi.js';
-import { fakeNvidiaSmi, fixture } from './support/fake-nvidia-smi-harness.js';
+import { fakeNvidiaSmi, fixture, traceRows, type FakeState } from './support/fake-nvidia-smi-harness.js';
 
 const UUID = 'GPU-0b573ac7-7324-01e3-7548-1b7ffdf79f5d';
 const H100 = 'NVIDIA H100 80GB HBM3';
@@ -107,6 +108,68 @@ describe('the fake nvidia-smi replays the captures', () => {
 });
 
 type FakeStateProfile = 'idle' | 'loaded' | 'after';
+
+describe('the fake nvidia-smi replays the H100 trace (mode "trace")', () => {
+  const fake = fakeNvidiaSmi();
+  afterAll(() => fake.cleanup());
+  const TRACE_QUERY = ['--query-gpu=timestamp,memory.used,memory.total,utilization.gpu', '--format=csv,noheader,nounits'];
+  const trace = fixture('stream-trace.csv');
+
+  /** Runs the fake with `-lms <ms>` and records its stdout chunks as the pipe delivered them, until it exits or `maxLines` arrived. */
+  function stream(state: FakeState, args: string[], ms: number, maxLines = Infinity): Promise<{ chunks: string[]; code: number | null }> {
+    fake.setState(state);
+    return new Promise((resolve, reject) => {
+      const child = spawn(fake.bin, [...args, '-lms', String(ms)], { env: { ...process.env, FAKE_NVIDIA_SMI_STATE: fake.statePath }, stdio: ['ignore', 'pipe', 'inherit'] });
+      const chunks: string[] = [];
+      let lines = 0;
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        chunks.push(chunk);
+        lines += chunk.split('\n').length - 1;
+        if (lines >= maxLines) child.kill();
+      });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ chunks, code }));
+    });
+  }
+
+  it('prints the captured rows byte for byte under their own query, whole or split across chunks', async () => {
+    const whole = await stream({ mode: 'trace', trace: { end: 'exit' } }, TRACE_QUERY, 5);
+    expect(whole.code).toBe(0);
+    expect(whole.chunks.join('')).toBe(trace);
+    expect(whole.chunks.every((c) => c.endsWith('\n'))).toBe(true);
+
+    const split = await stream({ mode: 'trace', trace: { end: 'exit' }, split: true }, TRACE_QUERY, 10);
+    expect(split.code).toBe(0);
+    expect(split.chunks.join('')).toBe(trace);
+    const { chunks } = split;
+    // a line broken in the middle, a write that ends inside a number, two lines in one write
+    expect(chunks.some((c) => !c.includes('\n'))).toBe(true);
+    expect(chunks.some((c, i) => /\d$/.test(c) && /^\d/.test(chunks[i + 1] ?? ''))).toBe(true);
+    expect(chunks.some((c) => c.split('\n').length > 2)).toBe(true);
+  });
+
+  it('answers the sampler\'s query with the trace\'s values; a call without -lms gets the first row', async () => {
+    const rows = traceRows();
+    const { chunks } = await stream({ mode: 'trace', trace: { end: 'exit' } }, gpuQueryArgs(), 2);
+    const gpus = parseGpuCsv(chunks.join(''));
+    expect(gpus.map((g) => [g.usedMiB, g.totalMiB, g.utilPct])).toEqual(rows.map((r) => [r.usedMiB, r.totalMiB, r.utilPct]));
+    expect(gpus.every((g) => g.freeMiB === g.totalMiB - g.usedMiB - 480)).toBe(true);
+    const once = await run(fake.bin, TRACE_QUERY, { env: { ...process.env, FAKE_NVIDIA_SMI_STATE: fake.statePath } });
+    expect(`${once.stdout}\n`).toBe(`${trace.split('\n')[0]}\n`);
+  });
+
+  it('after the last row: holds it (default), loops, or exits', async () => {
+    const rows = trace.split('\n').filter(Boolean);
+    const n = rows.length;
+    const hold = (await stream({ mode: 'trace' }, TRACE_QUERY, 1, n + 3)).chunks.join('').split('\n');
+    expect(hold.slice(0, n)).toEqual(rows);
+    // the last row again, its timestamp one interval later each time
+    expect(hold.slice(n, n + 3)).toEqual(['2026/11/26 05:53:34.842, 0, 81559, 0', '2026/11/26 05:53:34.843, 0, 81559, 0', '2026/11/26 05:53:34.844, 0, 81559, 0']);
+    const loop = (await stream({ mode: 'trace', trace: { end: 'loop' } }, TRACE_QUERY, 1, n + 2)).chunks.join('').split('\n');
+    // the first rows again, shifted by the trace's length (22.778 s) plus one captured interval (250 ms)
+    expect(loop.slice(n, n + 2)).toEqual(['2026/11/26 05:53:35.091, 0, 81559, 0', '2026/11/26 05:53:35.345, 0, 81559, 0']);
+  });
+});
 
 describe('one-shot queries', () => {
   const fake = fakeNvidiaSmi();

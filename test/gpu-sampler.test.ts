@@ -1,10 +1,12 @@
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { HostConfig } from '../src/config/schema.js';
 import type { GpuSnapshot } from '../src/gpu/monitor.js';
 import { NO_GPU } from '../src/gpu/nvidia-smi.js';
 import { NvidiaSmiMonitor } from '../src/gpu/sampler.js';
 import { silentLogger } from '../src/core/logger.js';
-import { fakeNvidiaSmi, nvidiaSmiProcesses, pidAlive, waitFor, type FakeNvidiaSmi } from './support/fake-nvidia-smi-harness.js';
+import { fakeNvidiaSmi, nvidiaSmiProcesses, pidAlive, traceRows, waitFor, type FakeNvidiaSmi } from './support/fake-nvidia-smi-harness.js';
 
 const INTERVAL = 200;
 const gpuConfig = (over: Partial<HostConfig['gpu']> = {}): HostConfig['gpu'] => ({ enabled: true, sampleInterval: INTERVAL, appsInterval: 10_000, ...over });
@@ -29,11 +31,20 @@ function nextSample(monitor: NvidiaSmiMonitor, match: (s: Extract<GpuSnapshot, {
 let fake: FakeNvidiaSmi;
 let restore: () => void;
 const monitors: NvidiaSmiMonitor[] = [];
-const monitor = (gpu = gpuConfig()) => {
-  const m = new NvidiaSmiMonitor('gpu-test', gpu, silentLogger());
+const monitor = (gpu = gpuConfig(), logger = silentLogger()) => {
+  const m = new NvidiaSmiMonitor('gpu-test', gpu, logger);
   monitors.push(m);
   return m;
 };
+
+/** A logger whose JSON lines a test can read back. */
+function capturingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const logger = pino({ level: 'debug' }, new Writable({ write: (chunk: Buffer, _enc, cb) => (lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), cb()) }));
+  return { logger, lines };
+}
+
+const EXITED = 'the nvidia-smi sampler exited';
 
 beforeAll(() => {
   fake = fakeNvidiaSmi();
@@ -143,5 +154,72 @@ describe('NvidiaSmiMonitor against the fake nvidia-smi', () => {
     expect(await m.processes()).toEqual([]);
     expect(fake.invocations()).toHaveLength(calls);
     expect(nvidiaSmiProcesses()).toEqual([]);
+  });
+
+  it('reports the last lines the sampler printed before it died, not the first ones', async () => {
+    // what a sampler stream printed before exit 15: an old driver complaint, then the real reason
+    const lines = [
+      "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.",
+      'earlier line 2',
+      'earlier line 3',
+      'earlier line 4',
+      'Unable to determine the device handle for GPU0000:00:06.0: Unknown Error',
+      'line 6',
+      'line 7',
+      'No devices were found',
+    ];
+    fake.setState({ die: { after: 2, lines, exitCode: 15 } });
+    const { logger, lines: logs } = capturingLogger();
+    const m = monitor(gpuConfig(), logger);
+    const samples: GpuSnapshot[] = [];
+    m.onSample((s) => samples.push(s));
+    m.start();
+    const exited = await waitFor(() => logs.find((l) => l.msg === EXITED), 'the sampler to exit');
+    await m.stop();
+    // the two samples before it died were samples, not "lines that say why"
+    expect(samples).toHaveLength(2);
+    // the last four lines: "No devices were found" is among them, the driver line is not
+    expect(exited.failure).toEqual({ reason: 'no-devices', detail: lines[4] });
+  });
+
+  it('counts a last line without its newline, on stderr too', async () => {
+    const lines = ['e1', 'e2', 'e3', 'e4', 'e5', 'No devices were found'];
+    fake.setState({ die: { after: 1, lines, exitCode: 15, stream: 'stderr', partial: true } });
+    const { logger, lines: logs } = capturingLogger();
+    const m = monitor(gpuConfig(), logger);
+    m.start();
+    const exited = await waitFor(() => logs.find((l) => l.msg === EXITED), 'the sampler to exit');
+    await m.stop();
+    expect(exited.failure).toEqual({ reason: 'no-devices', detail: 'e3' });
+  });
+});
+
+describe('NvidiaSmiMonitor fed by the H100 trace (stream-trace.csv)', () => {
+  const trace = traceRows();
+  const RESERVED_MIB = 480; // memory.total - memory.used - memory.free of the idle capture
+
+  it.each([
+    ['whole lines', false],
+    ['lines split across chunks', true],
+  ])('publishes exactly the samples of the trace, in order, from %s', async (_name, split) => {
+    fake.setState({ mode: 'trace', trace: { end: 'exit' }, split });
+    const { logger, lines: logs } = capturingLogger();
+    const m = monitor(gpuConfig({ sampleInterval: 20 }), logger);
+    const samples: Extract<GpuSnapshot, { available: true }>[] = [];
+    m.onSample((s) => {
+      if (s.available) samples.push(s);
+    });
+    m.start();
+    // the trace ends with exit 0; the sampler waits a second before it starts another
+    const exited = await waitFor(() => logs.find((l) => l.msg === EXITED), 'the trace to end', 15_000);
+    await m.stop();
+    expect(exited.failure).toEqual({ reason: 'failed', detail: 'exited with 0' });
+    expect(samples.every((s) => s.gpus.length === 1 && s.gpus[0]!.index === 0 && s.gpus[0]!.name === 'NVIDIA H100 80GB HBM3')).toBe(true);
+    expect(samples.map((s) => ({ usedMiB: s.gpus[0]!.usedMiB, totalMiB: s.gpus[0]!.totalMiB, utilPct: s.gpus[0]!.utilPct }))).toEqual(
+      trace.map((r) => ({ usedMiB: r.usedMiB, totalMiB: r.totalMiB, utilPct: r.utilPct })),
+    );
+    expect(samples.map((s) => s.gpus[0]!.freeMiB)).toEqual(trace.map((r) => r.totalMiB - r.usedMiB - RESERVED_MIB));
+    // nothing else was taken for a reason to exit
+    expect(logs.filter((l) => (l.level as number) >= 40).map((l) => l.msg)).toEqual([EXITED]);
   });
 });

@@ -143,7 +143,10 @@ export class NvidiaSmiMonitor implements GpuMonitor {
     const onLine = (line: string) => {
       const gpu = tryParseGpuLine(line);
       if (gpu) grouper.push(gpu);
-      else if (line.trim()) other.splice(0, other.length - 4, line.trim());
+      else if (line.trim()) {
+        other.push(line.trim());
+        if (other.length > 4) other.shift();
+      }
     };
     const child = streamLines(this.bin, [...gpuQueryArgs(), '-lms', String(this.gpu.sampleInterval)], { signal, onLine });
     this.child = child;

@@ -94,22 +94,35 @@ export interface StreamEnd {
  */
 export function streamLines(file: string, args: readonly string[], opts: { signal: AbortSignal; onLine: (line: string) => void }): { pid: number | undefined; done: Promise<StreamEnd> } {
   const child = execa(file, [...args], { buffer: false, reject: false, stdin: 'ignore', cancelSignal: opts.signal, forceKillAfterDelay: 2_000 });
-  child.stdout.setEncoding('utf8').on('data', lineSplitter(opts.onLine));
-  child.stderr.setEncoding('utf8').on('data', lineSplitter(opts.onLine));
-  const done = child.then((result) => ({
-    exitCode: typeof result.exitCode === 'number' ? result.exitCode : -1,
-    ...(result.signal ? { signal: result.signal } : {}),
-    missing: (result as { code?: string }).code === 'ENOENT',
-  }));
+  const out = lineSplitter(opts.onLine);
+  const err = lineSplitter(opts.onLine);
+  child.stdout.setEncoding('utf8').on('data', out.push);
+  child.stderr.setEncoding('utf8').on('data', err.push);
+  const done = child.then((result) => {
+    // a last line without its newline is a line too
+    out.end();
+    err.end();
+    return {
+      exitCode: typeof result.exitCode === 'number' ? result.exitCode : -1,
+      ...(result.signal ? { signal: result.signal } : {}),
+      missing: (result as { code?: string }).code === 'ENOENT',
+    };
+  });
   return { pid: child.pid, done };
 }
 
-/** Calls `onLine` for each complete line of a text stream's chunks. */
-export function lineSplitter(onLine: (line: string) => void): (chunk: string) => void {
+/** Calls `onLine` for each complete line of a text stream's chunks, and at `end` for what is left. */
+export function lineSplitter(onLine: (line: string) => void): { push: (chunk: string) => void; end: () => void } {
   let rest = '';
-  return (chunk) => {
-    const parts = (rest + chunk).split('\n');
-    rest = parts.pop() ?? '';
-    for (const line of parts) onLine(line);
+  return {
+    push: (chunk) => {
+      const parts = (rest + chunk).split('\n');
+      rest = parts.pop() ?? '';
+      for (const line of parts) onLine(line);
+    },
+    end: () => {
+      if (rest) onLine(rest);
+      rest = '';
+    },
   };
 }

@@ -9,11 +9,37 @@ export const fixture = (name: string) => readFileSync(join(H100_FIXTURES, name),
 
 /** What the fake reads on every call and interval (see the head of test/support/fake-nvidia-smi). */
 export interface FakeState {
-  mode?: 'ok' | 'no-driver' | 'gone';
+  /** trace: `-lms` replays stream-trace.csv, a row per interval */
+  mode?: 'ok' | 'no-driver' | 'gone' | 'trace';
   gpus?: number;
   profile?: 'idle' | 'loaded' | 'after';
   usedMiB?: number | number[];
   apps?: { pid: number; name?: string; usedMiB: number; gpu?: number }[];
+  /** mode trace: which capture (default stream-trace.csv) and what follows its last row (default hold: that row again) */
+  trace?: { file?: string; end?: 'hold' | 'loop' | 'exit' };
+  /** `-lms` output cut into odd chunks: mid-line, mid-number, two lines in one write, 7-byte writes */
+  split?: boolean;
+  /** a `-lms` stream prints `after` samples, then `lines` (on stdout unless stderr; `partial`: the last without its newline), then exits with `exitCode` (default 15) */
+  die?: { after?: number; lines?: string[]; stream?: 'stdout' | 'stderr'; exitCode?: number; partial?: boolean };
+}
+
+/** One row of a trace capture (`--query-gpu=timestamp,memory.used,memory.total,utilization.gpu`). */
+export interface TraceRow {
+  timestamp: string;
+  usedMiB: number;
+  totalMiB: number;
+  utilPct: number;
+}
+
+/** The rows of stream-trace.csv (or another capture of that query), in order. */
+export function traceRows(file = 'stream-trace.csv'): TraceRow[] {
+  return fixture(file)
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [timestamp, used, total, util] = line.split(', ');
+      return { timestamp: timestamp!, usedMiB: Number(used), totalMiB: Number(total), utilPct: Number(util) };
+    });
 }
 
 export interface FakeNvidiaSmi {

@@ -1,8 +1,9 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InteractionResponseType, MessageFlags } from 'discord.js';
 import type { Logger } from '../../core/logger.js';
 import { throttleLatest } from '../throttle.js';
 import type { AckGate } from './ack-gate.js';
-import { Code, describeError, errorCode, tokenGone, type DiscordRest, type MessageRef } from './discord-rest.js';
+import { Code, describeError, errorCode, retryDelay, tokenGone, type DiscordRest, type MessageRef } from './discord-rest.js';
 import { renderNote, renderProgress, withContent, type OutgoingMessage } from './render.js';
 
 export interface ResponderTarget {
@@ -31,6 +32,11 @@ export interface ResponderOptions {
 
 export const RESPONDER_DEFAULTS: ResponderOptions = { tokenSafeMs: 14 * 60_000, progressIntervalMs: 1_500 };
 
+/** The final answer is tried this many times when Discord refuses it for now (429, 5xx, no answer), */
+const RESULT_ATTEMPTS = 5;
+/** the first retry after this long, doubling (discord.js has already retried a 5xx 3 times at once). */
+const RESULT_RETRY_MS = 1_000;
+
 /**
  * One interaction's answer: the acknowledgement (a deferred reply, or a deferred update of the
  * button's message), throttled progress edits of one message, then the final edit. When the
@@ -47,6 +53,8 @@ export class Responder {
   private readonly throttle;
   private timer: NodeJS.Timeout | null = null;
   private done = false;
+  /** channel messages posted so far (part of each post's nonce) */
+  private posts = 0;
 
   constructor(
     private readonly rest: DiscordRest,
@@ -75,6 +83,7 @@ export class Responder {
       this.ack = 'reply';
       this.armSwitch();
     } catch (err) {
+      if (this.ackedBefore(err, 'reply')) return;
       this.lost(err);
     }
   }
@@ -86,6 +95,7 @@ export class Responder {
       this.ack = 'update';
       this.armSwitch();
     } catch (err) {
+      if (this.ackedBefore(err, 'update')) return;
       this.ack = 'update';
       this.lost(err);
     }
@@ -135,7 +145,7 @@ export class Responder {
         }
       }
       try {
-        await this.write(msg);
+        await this.writeResult(msg);
       } catch (err) {
         this.logger.error({ err: describeError(err), interaction: this.target.interactionId, what: this.target.label }, 'could not post the result');
         await this.write(renderNote(`The result of ${this.target.label} could not be shown (${describeError(err)}); it is in the bot's log.`, 'error')).catch(() => undefined);
@@ -169,6 +179,34 @@ export class Responder {
 
   private acknowledge(fn: () => Promise<void>): Promise<void> {
     return this.gate ? this.gate.ack(fn) : fn();
+  }
+
+  /**
+   * 40060 (already acknowledged) on the bot's only acknowledgement: an earlier try of this very
+   * callback was taken by Discord and only its answer was lost (a 5xx, and discord.js tried again).
+   * The interaction is acknowledged; the answer goes on in it.
+   */
+  private ackedBefore(err: unknown, ack: 'reply' | 'update'): boolean {
+    if (errorCode(err) !== Code.AlreadyAcknowledged) return false;
+    this.logger.info({ interaction: this.target.interactionId, what: this.target.label }, 'the acknowledgement was taken by an earlier try (40060); answering in the interaction');
+    this.ack = ack;
+    this.armSwitch();
+    return true;
+  }
+
+  /** The final answer is worth waiting for: a write Discord refuses for now is tried again, with backoff. */
+  private async writeResult(msg: OutgoingMessage): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.write(msg);
+        return;
+      } catch (err) {
+        const delayMs = retryDelay(err, RESULT_RETRY_MS * 2 ** (attempt - 1));
+        if (delayMs === null || attempt >= RESULT_ATTEMPTS) throw err;
+        this.logger.warn({ err: describeError(err), interaction: this.target.interactionId, what: this.target.label, attempt, delayMs }, 'could not show the result yet; trying again');
+        await sleep(delayMs);
+      }
+    }
   }
 
   private enqueue<T>(fn: () => Promise<T>): Promise<T> {
@@ -249,7 +287,10 @@ export class Responder {
         if (errorCode(err) !== Code.UnknownMessage) throw err;
       }
     }
-    const m = await this.rest.post(this.target.channelId, out);
+    // a nonce per post: a retry of a post whose answer was lost (a 5xx after Discord stored it) gets the same message
+    const nonce = `i${this.target.interactionId}-${this.posts}`;
+    const m = await this.rest.post(this.target.channelId, { ...out, body: { ...out.body, nonce, enforce_nonce: true } });
+    this.posts++;
     this.channelMessage = { channelId: m.channel_id, messageId: m.id };
     return this.channelMessage;
   }

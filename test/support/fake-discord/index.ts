@@ -15,14 +15,35 @@
  */
 import { GatewayServer, type GatewayRecord } from './gateway.js';
 import { InteractionFactory, type AutocompleteInput, type ComponentInput, type SlashCommandInput } from './interactions.js';
-import { RestServer, type FailureOptions, type RecordedCall, type RouteSelector } from './rest.js';
+import { RestServer, type FailureOptions, type Fault, type FaultRule, type RecordedCall, type RouteSelector } from './rest.js';
 import { discordRoutes } from './routes.js';
 import { FakeState, Intent, type Clock, type FakeSettings, type InteractionRecord, type StateOptions, type StoredFile, type Wire } from './state.js';
 
 export type { GatewayRecord } from './gateway.js';
 export { GatewayOp } from './gateway.js';
 export type { AutocompleteInput, ComponentInput, InteractionInput, OptionInput, OptionValue, SlashCommandInput } from './interactions.js';
-export type { FailureOptions, RecordedCall, RecordedFile, RouteSelector } from './rest.js';
+export type { FailureOptions, Fault, FaultRule, RecordedCall, RecordedFile, RouteSelector } from './rest.js';
+
+/** Route selectors for the calls a bot writes messages with (for failNext/delayNext and call filters). */
+export const FakeRoute = {
+  /** `POST /interactions/:interaction/:token/callback`: the acknowledgement (defer, reply, update, …) */
+  callback: 'POST /interactions/:interaction/:token/callback',
+  /** `PATCH /webhooks/:app/:token/messages/@original`: edits of the interaction's response */
+  editOriginal: 'PATCH /webhooks/:app/:token/messages/@original',
+  /** `POST /webhooks/:app/:token`: follow-up messages */
+  followUp: 'POST /webhooks/:app/:token',
+  /** `POST /channels/:channel/messages`: channel messages (notices, late answers) */
+  channelPost: 'POST /channels/:channel/messages',
+  /** `PATCH /channels/:channel/messages/:message`: edits of channel messages */
+  channelEdit: 'PATCH /channels/:channel/messages/:message',
+} as const;
+
+/** True when `call` is a call of `route` (a FakeRoute value or any `METHOD /template`). */
+export function isRoute(call: RecordedCall, route: string): boolean {
+  const [method, template] = route.split(' ');
+  const shape = (p: string) => p.replace(/\/:[^/]+/g, '/:');
+  return call.method === method && shape(call.route) === shape(template ?? '');
+}
 export type { ChannelInput, FakeSettings, InteractionRecord, RoleInput, UserInput, Wire } from './state.js';
 export { CallbackType, InteractionType, MessageFlags, Permission } from './state.js';
 
@@ -130,10 +151,19 @@ export interface FakeDiscord {
   /** Sends op 9 INVALID_SESSION. */
   invalidateSession(resumable?: boolean): void;
 
-  /** The next `times` (default 1) calls matching `route` answer `status` (429 with rate-limit headers, 5xx, …). */
-  failNext(route: RouteSelector, status: number, options?: FailureOptions): void;
+  /**
+   * The next `times` (default 1; `Infinity`: until `cancel()`) calls matching `route` answer
+   * `status`: 429 with Discord's rate-limit headers and body, 5xx (optionally `processed`: the
+   * request took effect, only the answer is lost), …; see README.md.
+   *
+   *   fake.failNext(FakeRoute.callback, { status: 429, retryAfterMs: 300 });
+   *   const storm = fake.failNext([FakeRoute.channelPost, FakeRoute.channelEdit], { status: 503 }, Infinity);
+   *   await fake.waitFor(() => storm.hits >= 4); storm.cancel();
+   */
+  failNext(route: RouteSelector, fault: Fault, times?: number): FaultRule;
+  failNext(route: RouteSelector, status: number, options?: FailureOptions): FaultRule;
   /** The next `times` calls matching `route` are answered only after `ms`. */
-  delayNext(route: RouteSelector, ms: number, times?: number): void;
+  delayNext(route: RouteSelector, ms: number, times?: number): FaultRule;
 
   /** Open sockets: HTTP keep-alive connections and gateway WebSockets. */
   openConnections(): { http: number; gateway: number };
@@ -204,7 +234,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const factory = new InteractionFactory(state);
 
   const describeCalls = (last = 15) => {
-    const lines = rest.calls.slice(-last).map((c) => `  #${c.seq} ${c.method} ${c.path} → ${c.status}${c.injected ? ' (injected)' : ''}${c.response?.code ? ` code ${c.response.code}` : ''}`);
+    const lines = rest.calls.slice(-last).map((c) => `  #${c.seq} ${c.method} ${c.path} → ${c.status}${c.injected ? ' (injected)' : ''}${c.note ? ` [${c.note}]` : ''}${c.response?.code ? ` code ${c.response.code}` : ''}`);
     return lines.length ? `Last calls:\n${lines.join('\n')}` : 'No REST calls yet.';
   };
   const waitFor = (predicate: (call: RecordedCall) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS) => waitOn(rest, 'call', rest.calls, predicate, timeoutMs, describeCalls);
@@ -287,7 +317,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     dropGateway: () => gateway.dropAll(),
     requestReconnect: () => gateway.requestReconnect(),
     invalidateSession: (resumable) => gateway.invalidateSession(resumable),
-    failNext: (route, status, failure) => rest.failNext(route, status, failure),
+    failNext: (route: RouteSelector, fault: number | Fault, more?: number | FailureOptions) => {
+      if (typeof fault === 'number') return rest.failNext(route, fault, more as FailureOptions | undefined);
+      const { status, ...options } = fault;
+      return rest.failNext(route, status, { ...options, times: (more as number | undefined) ?? 1 });
+    },
     delayNext: (route, ms, times) => rest.delayNext(route, ms, times),
     openConnections: () => ({ http: rest.openConnections, gateway: gateway.openConnections }),
     describeCalls,

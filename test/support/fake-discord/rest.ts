@@ -3,6 +3,7 @@
  * multipart with `payload_json` and `files[n]`), checks the bot token, applies injected failures
  * and delays, hands the request to the matching route, and records every call with its answer.
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -35,13 +36,13 @@ export interface RecordedCall {
   /** The JSON the fake answered (undefined for 204). */
   response: Wire;
   responseHeaders: Record<string, string>;
-  /** The answer came from failNext() rather than from the route. */
+  /** The answer came from failNext() rather than from the route (with `processed`, the route ran too: see `note`). */
   injected: boolean;
   /** The message part of the body (the body itself, or `body.data` for callbacks 4 and 7). */
   message?: Wire;
   /** The interaction this call answered or edited (callback and webhook routes). */
   interactionId?: string;
-  /** Extra notes, e.g. 'nonce-deduplicated'. */
+  /** Extra notes, e.g. 'nonce-deduplicated', or 'processed' for an injected 5xx whose request took effect. */
   note?: string;
 }
 
@@ -73,34 +74,67 @@ export interface RouteDef {
 }
 
 export interface FailureOptions {
-  /** How many consecutive matching calls fail (default 1). */
+  /** How many consecutive matching calls fail (default 1); `Infinity` until the rule is cancelled (a storm). */
   times?: number;
-  /** Seconds, for 429 (default 1). Sent as `Retry-After` (whole seconds) and as `retry_after` in the body. */
+  /** Seconds, for 429 (default 1). Sent as `Retry-After` (rounded up to whole seconds, as Discord does), `X-RateLimit-Reset-After` and `retry_after`. */
   retryAfter?: number;
-  /** A global rate limit (`X-RateLimit-Global`, scope `global`). */
+  /** The same in milliseconds (give one of the two). */
+  retryAfterMs?: number;
+  /** A global rate limit (`X-RateLimit-Global: true`, scope `global`). */
   global?: boolean;
   /** `X-RateLimit-Scope` (default `user`, or `global`). */
   scope?: 'user' | 'shared' | 'global';
+  /** `X-RateLimit-Bucket` (default: a hash of the route, so each route has its own bucket). */
+  bucket?: string;
+  /** `X-RateLimit-Limit` (default 5). */
+  limit?: number;
+  /** A `code` in the 429 body (Discord's body is `{ message, retry_after, global }`, some limits add `code`). */
+  code?: number;
+  /**
+   * 5xx only: the request takes effect (the route runs: a message is stored, an interaction
+   * acknowledged) but its answer is lost and replaced by the failure, like a 502 from Discord's edge
+   * after the backend did the work. The call is recorded with `note: 'processed'`.
+   */
+  processed?: boolean;
   /** Replace the JSON body of the failure. */
   body?: Wire;
+}
+
+/** What a failure answers: the status with its options (`failNext(route, { status: 429, retryAfterMs: 300 }, 2)`). */
+export type Fault = { status: number } & Omit<FailureOptions, 'times'>;
+
+/** A failure or delay added by failNext/delayNext. */
+export interface FaultRule {
+  /** Matching calls it has answered (or delayed) so far. */
+  readonly hits: number;
+  /** Calls it will still answer (Infinity for a storm; 0 once used up or cancelled). */
+  readonly remaining: number;
+  /** Ends it: the next matching calls are answered by the routes again. */
+  cancel(): void;
 }
 
 /**
  * Which calls a failure or delay applies to: `'POST /channels/:channel/messages'`, a template
  * without a method (`'/interactions/:id/:token/callback'`; parameter names do not matter), a
- * concrete path (`'PATCH /webhooks/1/tok/messages/@original'`), or a predicate.
+ * concrete path (`'PATCH /webhooks/1/tok/messages/@original'`), a predicate, or a list of these
+ * (any of them).
  */
-export type RouteSelector = string | ((call: { method: string; route: string; path: string }) => boolean);
+export type RouteSelector = string | ((call: { method: string; route: string; path: string }) => boolean) | RouteSelector[];
 
 interface Injection {
   matches: (method: string, route: string, path: string) => boolean;
   remaining: number;
+  hits: number;
   status?: number;
   options?: FailureOptions;
   delayMs?: number;
 }
 
 function selectorMatcher(selector: RouteSelector): Injection['matches'] {
+  if (Array.isArray(selector)) {
+    const all = selector.map(selectorMatcher);
+    return (method, route, path) => all.some((m) => m(method, route, path));
+  }
   if (typeof selector === 'function') return (method, route, path) => selector({ method, route, path });
   const match = selector.trim().match(/^(?:([A-Za-z]+)\s+)?(\S+)$/);
   if (!match) throw new Error(`fake-discord: bad route selector ${JSON.stringify(selector)}`);
@@ -193,12 +227,31 @@ export class RestServer extends EventEmitter {
     await Promise.all([closed, ...sockets]);
   }
 
-  failNext(selector: RouteSelector, status: number, options: FailureOptions = {}): void {
-    this.injections.push({ matches: selectorMatcher(selector), remaining: options.times ?? 1, status, options });
+  failNext(selector: RouteSelector, status: number, options: FailureOptions = {}): FaultRule {
+    if (!Number.isInteger(status) || status < 400 || status > 599) throw new Error(`fake-discord: failNext needs a 4xx or 5xx status, not ${status}`);
+    if (options.retryAfter !== undefined && options.retryAfterMs !== undefined) throw new Error('fake-discord: give retryAfter (s) or retryAfterMs, not both');
+    if (options.processed && status < 500) throw new Error('fake-discord: only a 5xx can be `processed` (Discord does nothing for a 4xx)');
+    return this.add({ matches: selectorMatcher(selector), remaining: options.times ?? 1, hits: 0, status, options });
   }
 
-  delayNext(selector: RouteSelector, delayMs: number, times = 1): void {
-    this.injections.push({ matches: selectorMatcher(selector), remaining: times, delayMs });
+  delayNext(selector: RouteSelector, delayMs: number, times = 1): FaultRule {
+    return this.add({ matches: selectorMatcher(selector), remaining: times, hits: 0, delayMs });
+  }
+
+  private add(injection: Injection): FaultRule {
+    this.injections.push(injection);
+    return {
+      get hits() {
+        return injection.hits;
+      },
+      get remaining() {
+        return injection.remaining;
+      },
+      cancel: () => {
+        injection.remaining = 0;
+        this.injections = this.injections.filter((i) => i !== injection);
+      },
+    };
   }
 
   /** Drops pending failures and delays. */
@@ -210,31 +263,33 @@ export class RestServer extends EventEmitter {
     const found = this.injections.find((i) => i.remaining > 0 && (kind === 'delay' ? i.delayMs !== undefined : i.status !== undefined) && i.matches(method, route, path));
     if (found) {
       found.remaining--;
+      found.hits++;
       this.injections = this.injections.filter((i) => i.remaining > 0);
     }
     return found;
   }
 
-  private failure(injection: Injection): ApiError {
+  private failure(injection: Injection, route: string): ApiError {
     const status = injection.status as number;
     const options = injection.options ?? {};
     if (status !== 429) {
-      const text = status >= 500 ? `${status}: ${status === 500 ? 'Internal Server Error' : status === 502 ? 'Bad Gateway' : status === 503 ? 'Service Unavailable' : 'Server Error'}` : `${status}: Injected failure`;
+      const text = status >= 500 ? `${status}: ${status === 500 ? 'Internal Server Error' : status === 502 ? 'Bad Gateway' : status === 503 ? 'Service Unavailable' : status === 504 ? 'Gateway Timeout' : 'Server Error'}` : `${status}: Injected failure`;
       return new ApiError(status, options.body ?? { message: text, code: 0 });
     }
-    const retryAfter = options.retryAfter ?? 1;
+    const retryAfter = options.retryAfterMs !== undefined ? options.retryAfterMs / 1000 : (options.retryAfter ?? 1);
     const scope = options.global ? 'global' : (options.scope ?? 'user');
     const headers: Record<string, string> = {
       'Retry-After': String(Math.ceil(retryAfter)),
-      'X-RateLimit-Limit': '5',
+      'X-RateLimit-Limit': String(options.limit ?? 5),
       'X-RateLimit-Remaining': '0',
       'X-RateLimit-Reset': ((Date.now() + retryAfter * 1000) / 1000).toFixed(3),
       'X-RateLimit-Reset-After': retryAfter.toFixed(3),
-      'X-RateLimit-Bucket': 'fakebucket0000000000000000000000',
+      'X-RateLimit-Bucket': options.bucket ?? createHash('sha256').update(route).digest('hex').slice(0, 32),
       'X-RateLimit-Scope': scope,
     };
     if (options.global) headers['X-RateLimit-Global'] = 'true';
-    return new ApiError(status, options.body ?? { message: 'You are being rate limited.', retry_after: retryAfter, global: Boolean(options.global) }, headers);
+    const body = { message: 'You are being rate limited.', retry_after: Number(retryAfter.toFixed(3)), global: Boolean(options.global), ...(options.code !== undefined ? { code: options.code } : {}) };
+    return new ApiError(status, options.body ?? body, headers);
   }
 
   private async readBody(req: IncomingMessage): Promise<Buffer> {
@@ -380,10 +435,16 @@ export class RestServer extends EventEmitter {
     const delay = this.take('delay', call.method, def.pattern, path);
     if (delay?.delayMs) await sleep(delay.delayMs);
     const failure = this.take('failure', call.method, def.pattern, path);
+    const handle = () => def.handle({ method: call.method, params, query, body: parsed.body, files: parsed.files, call });
     if (failure) {
       call.injected = true;
-      return this.failure(failure);
+      if (failure.options?.processed) {
+        // the request takes effect; only its answer is lost
+        handle();
+        call.note = call.note ? `${call.note}, processed` : 'processed';
+      }
+      return this.failure(failure, `${call.method} ${def.pattern}`);
     }
-    return def.handle({ method: call.method, params, query, body: parsed.body, files: parsed.files, call });
+    return handle();
   }
 }
