@@ -1,4 +1,4 @@
-import { defineCommand } from '../src/chat/command.js';
+import { defineCommand } from '../src/bot/define-command.js';
 import { info, table, type Reply } from '../src/core/reply.js';
 
 export default defineCommand({

@@ -1,5 +1,5 @@
 import { modelsReply } from '../src/bot/status/models.js';
-import { defineCommand } from '../src/chat/command.js';
+import { defineCommand } from '../src/bot/define-command.js';
 
 export default defineCommand({
   name: 'models',

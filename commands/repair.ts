@@ -1,5 +1,5 @@
 import { repairBootServices } from '../src/bot/repair/boot-services.js';
-import { defineCommand } from '../src/chat/command.js';
+import { defineCommand } from '../src/bot/define-command.js';
 import { REPAIR_KINDS } from '../src/contracts/repair-boot-services.js';
 
 export default defineCommand({

@@ -1,5 +1,5 @@
 import { planStart, runStart, startDeclined, stopFirstQuestion } from '../src/bot/lifecycle/start.js';
-import { defineCommand } from '../src/chat/command.js';
+import { defineCommand } from '../src/bot/define-command.js';
 
 export default defineCommand({
   name: 'start',

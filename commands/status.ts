@@ -1,4 +1,4 @@
-import { defineCommand } from '../src/chat/command.js';
+import { defineCommand } from '../src/bot/define-command.js';
 import { info, text, type Reply } from '../src/core/reply.js';
 import { requesterOf } from '../src/chat/requester.js';
 import { collectHosts } from '../src/bot/status/collect.js';

@@ -1,5 +1,5 @@
 import { footprintMiB, liveModelState, nothingToStop, runStop, stopDeclined, stopQuestion, whatItFrees } from '../src/bot/lifecycle/stop.js';
-import { defineCommand } from '../src/chat/command.js';
+import { defineCommand } from '../src/bot/define-command.js';
 import { requesterOf } from '../src/chat/requester.js';
 
 export default defineCommand({

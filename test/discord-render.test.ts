@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { commands } from '../commands/index.js';
-import { defineCommand, type Caller } from '../src/chat/command.js';
+import type { Caller } from '../src/chat/command.js';
+import { defineCommand } from '../src/bot/define-command.js';
 import { pressRefusal } from '../src/chat/discord/buttons.js';
 import { callerFrom } from '../src/chat/discord/caller.js';
 import { commandData, commandsData } from '../src/chat/discord/command-data.js';

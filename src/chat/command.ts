@@ -1,4 +1,3 @@
-import type { BotContext } from '../bot/context.js';
 import type { Role } from '../config/schema.js';
 import type { Capability } from './permissions.js';
 import type { Reply } from '../core/reply.js';
@@ -66,8 +65,8 @@ export interface ConfirmRequest {
 }
 
 /** The chat port as a command sees it: its caller, its options, and the three things it may do. */
-export interface CommandCall<V> {
-  ctx: BotContext;
+export interface CommandCall<V, Ctx = unknown> {
+  ctx: Ctx;
   caller: Caller;
   options: V;
   /** edit the reply with a progress line (the adapter throttles) */
@@ -77,7 +76,7 @@ export interface CommandCall<V> {
   signal: AbortSignal;
 }
 
-export interface CommandDef<O extends OptionDefs = OptionDefs> {
+export interface CommandDef<O extends OptionDefs = OptionDefs, Ctx = unknown> {
   name: string;
   description: string;
   /** the least capability that may run it */
@@ -85,14 +84,9 @@ export interface CommandDef<O extends OptionDefs = OptionDefs> {
   /** changes something: refused in DMs and outside the configured command channels */
   mutating?: boolean;
   options: O;
-  execute(call: CommandCall<OptionValues<O>>): Promise<Reply>;
-}
-
-/** Identity helper: a plain object gets full type inference of its options. */
-export function defineCommand<const O extends OptionDefs>(def: CommandDef<O>): CommandDef<O> {
-  return def;
+  execute(call: CommandCall<OptionValues<O>, Ctx>): Promise<Reply>;
 }
 
 // The registry holds commands of every option shape; their handlers are called through `dispatch`.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyCommand = CommandDef<any>;
+export type AnyCommand = CommandDef<any, any>;

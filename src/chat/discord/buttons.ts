@@ -1,4 +1,5 @@
 import { formatDuration } from '../../core/duration.js';
+import { userIdOf } from './caller.js';
 import type { Caller } from '../command.js';
 import { checkAccess } from '../dispatch.js';
 import { may, type Capability } from '../permissions.js';
@@ -37,7 +38,7 @@ export async function handleButton(deps: ButtonDeps, info: ButtonInfo): Promise<
  */
 export function pressRefusal(pending: PendingConfirmation, presser: Caller, action: Exclude<ButtonAction, 'run'>, capability: Capability): string | null {
   const isInvoker = presser.id === pending.caller.id;
-  const invoker = `<@${pending.caller.id.replace(/^discord:/, '')}>`;
+  const invoker = `<@${userIdOf(pending.caller)}>`;
   if (pending.twoPerson) {
     if (isInvoker) return action === 'cancel' ? null : `/${pending.command} needs a second person: someone else with the ${capability} role must confirm it.`;
     if (!may(presser.role, capability)) return `Only a member with the ${capability} role can ${action} /${pending.command}.`;
@@ -100,7 +101,7 @@ async function answerConfirmation(deps: ButtonDeps, info: ButtonInfo, commandNam
   const runAs: Caller = presser.id === claimed.caller.id ? { ...presser, channelId: claimed.channelId } : claimed.caller;
   await runInteractionCommand(deps.env, {
     caller: runAs,
-    userId: runAs.id.replace(/^discord:/, ''),
+    userId: userIdOf(runAs),
     guildId: claimed.guildId,
     channelId: claimed.channelId,
     command: claimed.command,

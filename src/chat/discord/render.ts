@@ -24,9 +24,6 @@ export const LIMITS = {
 
 export const COLORS: Record<Tone, number> = { ok: 0x57f287, info: 0x5865f2, warn: 0xfee75c, error: 0xed4245 };
 
-/** Nothing the bot posts may ping anyone. */
-export const NO_MENTIONS = Object.freeze({ parse: [] as never[] });
-
 export interface OutgoingFile {
   name: string;
   data: Buffer;

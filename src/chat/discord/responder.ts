@@ -70,11 +70,6 @@ export class Responder {
     });
   }
 
-  /** true while the answer can still be private (acknowledged ephemerally through the interaction) */
-  get isEphemeral(): boolean {
-    return this.ephemeral && this.mode === 'interaction';
-  }
-
   /** Acknowledges with a deferred reply ("… is thinking"), public or ephemeral. */
   async deferReply(ephemeral: boolean): Promise<void> {
     this.ephemeral = ephemeral;

@@ -1,6 +1,7 @@
 import type { BotContext } from '../../bot/context.js';
 import { unavailableError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
+import { userIdOf } from './caller.js';
 import type { Caller, ConfirmRequest } from '../command.js';
 import { apologise, ConfirmationPending, dispatch, prepare, type Prepared } from '../dispatch.js';
 import type { Outcome, Reply } from '../../core/reply.js';
@@ -107,7 +108,7 @@ export function confirmView(pending: PendingConfirmation, capability: string) {
     confirmId: buttonId(pending.command, 'confirm', pending.id),
     cancelId: buttonId(pending.command, 'cancel', pending.id),
     expiresAt: pending.expiresAt,
-    invokerUserId: pending.caller.id.replace(/^discord:/, ''),
+    invokerUserId: userIdOf(pending.caller),
     twoPerson: pending.twoPerson,
     capability,
   };
