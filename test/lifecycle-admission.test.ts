@@ -127,14 +127,13 @@ describe('the model lock (real Redis)', () => {
     expect(again.held).toBe(true);
 
     let waitedFor: string | null = null;
-    const started = Date.now();
-    const b = acquireLock({ redis, key, owner: 'job-b', ttlMs: 2_000, signal: signal(), logger, pollMs: 50, onWait: (h) => (waitedFor = h) });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(waitedFor).toBe('job-a');
+    let bHolds = false;
+    const b = acquireLock({ redis, key, owner: 'job-b', ttlMs: 2_000, signal: signal(), logger, pollMs: 50, onWait: (h) => (waitedFor = h) }).then((l) => ((bHolds = true), l));
+    await expect.poll(() => waitedFor).toBe('job-a');
+    expect(bHolds).toBe(false);
     await a.release();
     await again.release();
     const heldB = await b;
-    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     expect(await redis.get(key)).toBe('job-b');
     await heldB.release();
     expect(await redis.get(key)).toBeNull();
@@ -142,8 +141,22 @@ describe('the model lock (real Redis)', () => {
 
   it('is renewed while held, and lapses after its TTL when the holder stops renewing (a crash)', async () => {
     const held = await acquireLock({ redis, key, owner: 'job-c', ttlMs: 600, signal: signal(), logger });
-    await new Promise((r) => setTimeout(r, 1_000));
+    // renewed: its time to live goes back up, and it is still ours after more than one TTL
+    let lowest = await redis.pttl(key);
+    const renewedAt = await new Promise<number>((resolve) => {
+      const poll = setInterval(() => {
+        void redis.pttl(key).then((ttl) => {
+          if (ttl > lowest) {
+            clearInterval(poll);
+            resolve(ttl);
+          }
+          lowest = Math.min(lowest, ttl);
+        });
+      }, 20);
+    });
+    expect(renewedAt).toBeGreaterThan(0);
     expect(await redis.get(key)).toBe('job-c');
+    expect(held.held).toBe(true);
     await held.release();
 
     await redis.set(key, 'dead-job', 'PX', 400);

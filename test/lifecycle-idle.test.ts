@@ -1,9 +1,11 @@
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Notice } from '../src/notify/notice.js';
+import { idlePassKey } from '../src/state/model-keys.js';
 import { startWorkerProcess, type CliProcess } from './support/cli.js';
 import { waitFor } from './support/engines-helpers.js';
-import { DATABASE_URL, uniqueName } from './support/env.js';
+import { DATABASE_URL, REDIS_URL, uniqueName } from './support/env.js';
 import { collectNotices, createLifecycleLab, jobRows, type LifecycleLab } from './support/lifecycle-lab.js';
 
 const IDLE = 'chat-idle-llamacpp';
@@ -113,8 +115,8 @@ describe('idle unload from LiteLLM spend logs', () => {
     expect(notice.reply.data).toMatchObject({ notice: 'idle-unload', status: 'stopped', freedMiB: 1000, requestedBy: 'labops (idle unload)' });
     await waitFor(() => lab.servers(IDLE).length === 0, 5_000, 'the idle model to be gone');
 
-    // well past the TTL: the busy model (requests) and the pinned one (never) still run
-    await new Promise((r) => setTimeout(r, TTL_MS + 1_000));
+    // two idle checks that ran once both were past the TTL: the busy model (requests) and the pinned one (never) still run
+    await idlePasses(lab, 2, readyAt + TTL_MS);
     expect(lab.servers(BUSY)).toHaveLength(1);
     expect(lab.servers(PINNED)).toHaveLength(1);
 
@@ -130,8 +132,24 @@ describe('idle unload from LiteLLM spend logs', () => {
     expect(stops.map((r) => r.actor_name)).toEqual(['labops (idle unload)', 'labops (idle unload)']);
     expect(stops.map((r) => (r.args as { model: string }).model).sort()).toEqual([BUSY, IDLE]);
 
-    await new Promise((r) => setTimeout(r, 1_000));
+    await idlePasses(lab, 2, Date.now());
     expect(lab.servers(PINNED)).toHaveLength(1);
     expect(notices.notices.filter((n) => n.reply.title.includes(PINNED))).toHaveLength(0);
-  });
+  }, 60_000);
 });
+
+/** Waits until the worker's idle-unload loop has finished `n` passes that began at or after `after` (its pass record in Redis). */
+async function idlePasses(lab: LifecycleLab, n: number, after: number): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    let first: number | null = null;
+    await waitFor(async () => {
+      const pass = await redis.hgetall(idlePassKey(lab.prefix, 'gpu-1'));
+      if (Number(pass.startedAt) < after) return false;
+      first ??= Number(pass.passes);
+      return Number(pass.passes) - first + 1 >= n;
+    }, 20_000, `${n} idle checks`);
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -32,7 +32,6 @@ describe('a worker killed in the middle of a start', () => {
     await waitFor(() => lab.servers(SLOW).length === 1, 15_000, 'the model server to start');
     const server = lab.servers(SLOW)[0];
     await workers[0]!.stop('SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
     workers.push(await startWorkerProcess(lab));
 
     const result = await exec;

@@ -55,7 +55,7 @@ describe('model lifecycle through labops exec and a real worker', () => {
     expect(qwen.code, qwen.raw).toBe(0);
     // 8,168 MiB free with qwen running: 6,120 MiB after the 2,048 MiB reserve
     lab.gpu.setFree(8168);
-    await new Promise((r) => setTimeout(r, 600)); // two samples of the 250 ms sampler
+    await lab.gpu.sampled();
 
     const refused = await lab.exec('/start chat-hermes');
     expect(refused.code, refused.raw).toBe(1);

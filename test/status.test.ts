@@ -77,8 +77,11 @@ describe('/status through the queue and a real worker', () => {
 
   it('marks the host offline with its age once a crashed worker has missed three beats', async () => {
     await worker.stop('SIGKILL');
-    await new Promise((r) => setTimeout(r, 3_000)); // three heartbeat intervals of 1 s
-    const result = await runCli(['exec', '/status'], lab.env);
+    // online until three heartbeat intervals (1 s) have passed without a beat
+    let result = { code: null as number | null, stdout: '' };
+    await expect
+      .poll(async () => (result = await runCli(['exec', '/status'], lab.env)).stdout, { timeout: 15_000, interval: 200 })
+      .toContain('── gpu-1 — offline');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^⚠ Status of gpu-1/);
     const age = /── gpu-1 — offline · queue 0 waiting · 0 running ──\n⚠ worker offline — last heartbeat (\d+) s ago/.exec(result.stdout);

@@ -26,5 +26,5 @@ export const IDLE_UNLOAD_REQUESTER = {
   channel: 'idle-unload',
 } as const;
 
-/** The idle-unload loop's passes on a host: `{ passes, at }`. */
+/** The idle-unload loop's passes on a host: `{ passes, startedAt, finishedAt }` of the last one. */
 export const idlePassKey = (prefix: string, host: string) => key(prefix, 'idle-unload', host);

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -132,6 +132,7 @@ export async function createLifecycleLab(opts: {
   if (opts.gpu ?? true) {
     lab.link('nvidia-smi', join(ROOT, 'test/support/fake-nvidia-smi'));
     lab.env.FAKE_NVIDIA_SMI_STATE = gpu.stateFile;
+    lab.env.FAKE_NVIDIA_SMI_SEEN = gpu.seenFile;
     gpu.start();
   }
 
@@ -197,6 +198,9 @@ function processes(): { pid: number; argv: string[] }[] {
 export class SimulatedGpu {
   private timer: NodeJS.Timeout | null = null;
   private last = '';
+  private seq = 0;
+  /** where the fake's -lms stream says which state (seq) it last sampled */
+  readonly seenFile: string;
 
   constructor(
     readonly stateFile: string,
@@ -204,7 +208,20 @@ export class SimulatedGpu {
     public baseUsedMiB: number,
     private readonly extraUsedMiB?: () => number,
   ) {
+    this.seenFile = `${stateFile}.seen`;
     this.write();
+  }
+
+  /** Resolves once the worker's sampler has been handed two samples of the state written last (the newest value, settled). */
+  async sampled(timeoutMs = 10_000): Promise<void> {
+    const want = this.seq;
+    let first: number | null = null;
+    await waitFor(() => {
+      const [seq, samples] = (existsSync(this.seenFile) ? readFileSync(this.seenFile, 'utf8') : '').trim().split(' ').map(Number);
+      if (seq === undefined || samples === undefined || seq < want) return false;
+      first ??= samples;
+      return samples > first;
+    }, timeoutMs, 'the sampler to see the new GPU state');
   }
 
   start(): void {
@@ -238,8 +255,9 @@ export class SimulatedGpu {
     const state = JSON.stringify({ mode: 'ok', usedMiB: Math.max(1, this.baseUsedMiB + this.modelsMiB()), apps });
     if (state === this.last) return;
     this.last = state;
+    this.seq++;
     const tmp = `${this.stateFile}.tmp`;
-    writeFileSync(tmp, state);
+    writeFileSync(tmp, JSON.stringify({ ...(JSON.parse(state) as object), seq: this.seq }));
     renameSync(tmp, this.stateFile);
   }
 }

@@ -90,6 +90,7 @@ export function startIdleUnload(ctx: WorkerContext, opts: IdleUnloadOptions): Id
   };
 
   const tick = async () => {
+    const startedAt = Date.now();
     const refs = ctx.inventory.models(ctx.hostName).filter((ref) => idlePolicy(ctx.config, ref).mode === 'spend-logs');
     for (const ref of refs) {
       if (stopped) return;
@@ -102,7 +103,7 @@ export function startIdleUnload(ctx: WorkerContext, opts: IdleUnloadOptions): Id
     }
     // a pass is observable (tests wait for one; /status may show when it last ran)
     passes++;
-    await ctx.redis.hset(idlePassKey(ctx.prefix, ctx.hostName), { passes, at: Date.now() }).catch(() => undefined);
+    await ctx.redis.hset(idlePassKey(ctx.prefix, ctx.hostName), { passes, startedAt, finishedAt: Date.now() }).catch(() => undefined);
   };
 
   const schedule = () => {
