@@ -3,7 +3,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { VERSION } from './core/version.js';
-import { isUserError } from './core/errors.js';
+import { isUserError, usageError } from './core/errors.js';
+import { commandListProblems } from './chat/registry.js';
 import type { AnyCommand } from './chat/command.js';
 import type { AnyJob } from './worker/define-job.js';
 
@@ -32,6 +33,7 @@ type Flags = {
   user?: string;
   role?: string;
   as?: string;
+  out?: string;
   yes?: boolean;
   json?: boolean;
   guild?: string;
@@ -47,14 +49,15 @@ async function main(argv: string[]): Promise<number> {
       args: argv,
       allowPositionals: true,
       options: {
-        config: { type: 'string' },
-        host: { type: 'string' },
-        user: { type: 'string' },
-        role: { type: 'string' },
-        as: { type: 'string' },
+        config: { type: 'string', multiple: true },
+        host: { type: 'string', multiple: true },
+        user: { type: 'string', multiple: true },
+        role: { type: 'string', multiple: true },
+        as: { type: 'string', multiple: true },
         yes: { type: 'boolean', short: 'y' },
         json: { type: 'boolean' },
-        guild: { type: 'string' },
+        out: { type: 'string', multiple: true },
+        guild: { type: 'string', multiple: true },
         global: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
@@ -64,7 +67,15 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${(err as Error).message}\n\n${USAGE}\n`);
     return 2;
   }
-  const flags = parsed.values as Flags;
+  // a flag given twice is a mistake, not "the last one wins"
+  const flags: Flags = {};
+  for (const [name, value] of Object.entries(parsed.values)) {
+    if (Array.isArray(value)) {
+      if (value.length > 1) return print(`--${name} is given ${value.length} times; give it once.`, 2, true);
+      (flags as Record<string, unknown>)[name] = value[0];
+    } else (flags as Record<string, unknown>)[name] = value;
+  }
+  if (flags.as !== undefined && flags.role !== undefined) return print('--as and --role mean the same; give one of them.', 2, true);
   const [verb = 'all', ...rest] = parsed.positionals;
   if (flags.help) return print(USAGE, 0);
   if (flags.version) return print(VERSION, 0);
@@ -74,8 +85,11 @@ async function main(argv: string[]): Promise<number> {
     const file = rest[1] ?? flags.config;
     const loaded = tryLoad(file);
     if (!loaded) return 2;
+    const problems = commandListProblems(loaded.config, await loadCommands());
+    if (problems.length > 0) return print(`Invalid configuration ${new ConfigError(loaded.file, problems).message}`, 2, true);
+    for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
     const hosts = Object.entries(loaded.config.hosts);
-    return print(`${loaded.file}: ok — ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${hosts.reduce((n, [, h]) => n + Object.keys(h.models).length, 0)} models`, 0);
+    return print(`${loaded.file}: ok — ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${hosts.reduce((n, [, h]) => n + Object.keys(h.models).length, 0)} models${loaded.warnings.length > 0 ? ` (${loaded.warnings.length} warning${loaded.warnings.length === 1 ? '' : 's'} above)` : ''}`, 0);
   }
 
   const loaded = tryLoad(flags.config);
@@ -84,6 +98,7 @@ async function main(argv: string[]): Promise<number> {
   const interactive = verb === 'all' || verb === 'bot' || verb === 'shell';
   const quietConsole = interactive && !config.discord.token && !process.env.LABOPS_LOG_LEVEL;
   const logger = createLogger({ level: verb === 'exec' || quietConsole ? 'warn' : undefined });
+  for (const warning of loaded.warnings) logger.info({ config: loaded.file }, warning);
 
   try {
     switch (verb) {
@@ -137,7 +152,7 @@ async function exec(config: LoadedConfig['config'], logger: Logger, rest: string
     import('./chat/shell/exec.js'),
   ]);
   const caller = localCaller(config, 'exec', { user: flags.user, role: flags.as ?? flags.role });
-  const ctx = await createBotContext(config, logger, await loadCommands());
+  const ctx = await createBotContext(config, logger, await loadCommands(config));
   try {
     return await runExec(ctx, caller, line, { yes: Boolean(flags.yes), json: Boolean(flags.json) });
   } finally {
@@ -152,7 +167,7 @@ async function shell(config: LoadedConfig['config'], logger: Logger, flags: Flag
     import('./chat/shell/shell.js'),
   ]);
   const caller = localCaller(config, 'shell', { user: flags.user, role: flags.role ?? flags.as });
-  const ctx = await createBotContext(config, logger, await loadCommands());
+  const ctx = await createBotContext(config, logger, await loadCommands(config));
   try {
     await runShell(ctx, caller);
     return 0;
@@ -187,7 +202,7 @@ async function botAndMaybeWorker(config: LoadedConfig['config'], logger: Logger,
     const running = await startWorker(config, hostFor(config, flags), logger, await loadJobs());
     closers.push(() => running.close());
   }
-  const ctx = await createBotContext(config, logger, await loadCommands());
+  const ctx = await createBotContext(config, logger, await loadCommands(config));
   const chat = await startChat(ctx, config, logger, { user: flags.user, role: flags.role ?? flags.as });
   closers.unshift(() => chat.close());
   closers.push(() => ctx.close());
@@ -200,8 +215,11 @@ async function botAndMaybeWorker(config: LoadedConfig['config'], logger: Logger,
  * way a plugin folder is: nothing in src/ imports them, the bot never loads the job processors (and
  * with them the engines), and a worker never loads the commands.
  */
-async function loadCommands(): Promise<readonly AnyCommand[]> {
+async function loadCommands(config?: LoadedConfig['config']): Promise<readonly AnyCommand[]> {
   const { commands } = (await import(new URL('../commands/index.js', import.meta.url).href)) as { commands: readonly AnyCommand[] };
+  // config lists of command names are checked against the commands that exist
+  const problems = config ? commandListProblems(config, commands) : [];
+  if (problems.length > 0) throw usageError(`Invalid configuration: ${problems.join('; ')}`, 'Fix labops.yaml (`labops config check` shows every problem).');
   return commands;
 }
 

@@ -1,4 +1,5 @@
 import { usageError } from '../core/errors.js';
+import { checkLine } from './input.js';
 import type { AnyCommand, OptionDef } from './command.js';
 
 export interface ParsedLine {
@@ -13,6 +14,7 @@ export interface ParsedLine {
  * `parseOptions`, and nothing here is ever handed to a shell.
  */
 export function parseCommandLine(line: string, lookup: (name: string) => AnyCommand | undefined): ParsedLine {
+  checkLine(line);
   const tokens = tokenize(line.trim());
   const head = tokens.shift();
   if (!head) throw usageError('Empty command.', 'Type /help for the commands you may run.');
@@ -22,8 +24,9 @@ export function parseCommandLine(line: string, lookup: (name: string) => AnyComm
   const positional: string[] = [];
   for (const token of tokens) {
     const m = /^([A-Za-z][\w-]*):(.*)$/s.exec(token);
-    if (m) raw[m[1]!] = m[2]!;
-    else positional.push(token);
+    if (!m) positional.push(token);
+    else if (m[1]! in raw) throw usageError(`/${name} got ${m[1]}: twice; give each option once.`);
+    else raw[m[1]!] = m[2]!;
   }
   if (command && positional.length > 0) {
     const free = Object.keys(command.options as Record<string, OptionDef>).filter((k) => !(k in raw));

@@ -42,7 +42,7 @@ export function prepare(ctx: Pick<BotContext, 'config' | 'commands' | 'inventory
   const command = ctx.commands.get(name);
   if (!command) {
     const mine = ctx.commands.list.filter((c) => may(caller.role, c.capability)).map((c) => c.name);
-    return { ok: false, command: null, reply: usageReply(`Unknown command /${name}.`, `Commands you may run: ${closest(name, mine).map((n) => `/${n}`).join(' ')}`) };
+    return { ok: false, command: null, reply: usageReply(`Unknown command /${name.length > 40 ? `${name.slice(0, 40)}…` : name}.`, `Commands you may run: ${closest(name, mine).map((n) => `/${n}`).join(' ')}`) };
   }
   const denial = deny(ctx, command, caller);
   if (denial) return { ok: false, command, reply: denial };

@@ -1,6 +1,7 @@
 import type { Inventory } from '../config/inventory.js';
 import { closest } from '../config/inventory.js';
 import { usageError } from '../core/errors.js';
+import { checkTyped, DEFAULT_MAX_OPTION } from './input.js';
 import type { AnyCommand, OptionDef } from './command.js';
 
 /**
@@ -34,8 +35,7 @@ export function parseOptions(command: AnyCommand, raw: Record<string, unknown>, 
 }
 
 function convert(commandName: string, key: string, def: OptionDef, value: unknown, inventory: Inventory): unknown {
-  const bad = (expected: string) =>
-    usageError(`/${commandName} ${key}: expected ${expected}, got ${JSON.stringify(value)}.`);
+  const bad = (expected: string) => usageError(`/${commandName} ${key}: expected ${expected}, got ${JSON.stringify(typeof value === 'string' && value.length > 40 ? `${value.slice(0, 40)}…` : value)}.`);
   switch (def.type) {
     case 'boolean': {
       if (typeof value === 'boolean') return value;
@@ -54,11 +54,11 @@ function convert(commandName: string, key: string, def: OptionDef, value: unknow
     case 'string': {
       if (typeof value !== 'string' && typeof value !== 'number') throw bad('text');
       const s = String(value).trim();
-      if (def.maxLength !== undefined && s.length > def.maxLength) throw bad(`at most ${def.maxLength} characters`);
+      checkTyped(s, `/${commandName} ${key}:`, def.maxLength ?? DEFAULT_MAX_OPTION);
       if (def.choices && !def.choices.includes(s)) {
         throw usageError(`/${commandName} ${key}: "${s}" is not one of its choices.`, `Choices: ${closest(s, def.choices).join(', ')}`);
       }
-      if (def.autocomplete === 'host') inventory.host(s);
+      if (def.autocomplete === 'host') return inventory.hostName(s);
       return s;
     }
   }

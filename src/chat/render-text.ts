@@ -1,9 +1,11 @@
 import type { Block, Reply, Tone } from '../core/reply.js';
+import { printableReply } from './printable.js';
 
 const ICON: Record<Tone, string> = { ok: '✔', info: 'ℹ', warn: '⚠', error: '✖' };
 
-/** The whole reply as plain text, for the shell and exec. */
-export function renderText(reply: Reply): string {
+/** The whole reply as plain text, for the shell and exec (escaped: see printable.ts). */
+export function renderText(unsafe: Reply): string {
+  const reply = printableReply(unsafe);
   const lines: string[] = [`${ICON[reply.tone]} ${reply.title}`];
   for (const block of reply.blocks) lines.push(...renderBlock(block));
   if (reply.hint) lines.push(`→ ${reply.hint}`);
@@ -29,8 +31,12 @@ function renderBlock(block: Block): string[] {
   }
 }
 
-/** Columns padded to their widest cell. */
-export function formatTable(columns: string[], rows: string[][]): string[] {
+/** A cell is at most this wide: one long value must not widen (and multiply) every row. */
+export const MAX_CELL = 100;
+
+/** Columns padded to their widest cell (each cell cut at MAX_CELL characters). */
+export function formatTable(columns: string[], fullRows: string[][]): string[] {
+  const rows = fullRows.map((r) => r.map(clipCell));
   const widths = columns.map((c, i) => Math.max(width(c), ...rows.map((r) => width(r[i] ?? ''))));
   const line = (cells: string[]) =>
     cells
@@ -39,6 +45,11 @@ export function formatTable(columns: string[], rows: string[][]): string[] {
       .trimEnd();
   if (rows.length === 0) return [line(columns), '(none)'];
   return [line(columns), line(widths.map((w) => '─'.repeat(w))), ...rows.map(line)];
+}
+
+function clipCell(cell: string): string {
+  const chars = [...cell];
+  return chars.length <= MAX_CELL ? cell : `${chars.slice(0, MAX_CELL - 1).join('')}…`;
 }
 
 // Code points rather than UTF-16 units, so bars (▓░) and arrows line up.

@@ -22,20 +22,22 @@ export class Inventory {
     );
   }
 
+  /** The inventory's name of a host, whatever its case (host names, like model names, are not case-sensitive); unknown: a usage error listing the hosts. */
+  hostName(name: string): string {
+    const canonical = name.trim().toLowerCase();
+    if (this.config.hosts[canonical]) return canonical;
+    throw usageError(`Unknown host "${name}".`, `Hosts: ${closest(canonical, this.hostNames).join(', ')}`);
+  }
+
   /** The host's config; an unknown name is a usage error that lists the hosts. */
   host(name: string): HostConfig {
-    const host = this.config.hosts[name];
-    if (!host) {
-      throw usageError(`Unknown host "${name}".`, `Hosts: ${closest(name, this.hostNames).join(', ')}`);
-    }
-    return host;
+    return this.config.hosts[this.hostName(name)]!;
   }
 
   /** One host when named (validated), else all of them. */
   selectHosts(name?: string): string[] {
     if (name === undefined) return [...this.hostNames];
-    this.host(name);
-    return [name];
+    return [this.hostName(name)];
   }
 
   models(host?: string): ModelRef[] {
@@ -44,7 +46,7 @@ export class Inventory {
 
   /** Exact name, alias, or unique prefix of either; unknown or ambiguous names list the candidates, closest first. */
   resolveModel(query: string, host?: string): ModelRef {
-    const pool = host === undefined ? this.all : (this.host(host), this.models(host));
+    const pool = host === undefined ? this.all : this.models(this.hostName(host));
     const q = query.trim().toLowerCase();
     const labels = (m: ModelRef) => [m.name, ...m.model.aliases];
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { EXAMPLE_CONFIG } from '../core/paths.js';
-import { registerSecret } from '../core/redact.js';
+import { registerSecret, urlPassword } from '../core/redact.js';
 import { configSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -18,6 +18,8 @@ export class ConfigError extends Error {
 export interface LoadedConfig {
   config: Config;
   file: string;
+  /** what works but is not configured (a feature's `env:` variable that is not set) */
+  warnings: string[];
 }
 
 
@@ -37,10 +39,11 @@ export function loadConfig(explicit?: string, env: NodeJS.ProcessEnv = process.e
   } catch (err) {
     throw new ConfigError(file, [`cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`]);
   }
-  return { config: parseConfig(text, file, env), file };
+  const warnings: string[] = [];
+  return { config: parseConfig(text, file, env, warnings), file, warnings };
 }
 
-export function parseConfig(text: string, file = 'labops.yaml', env: NodeJS.ProcessEnv = process.env): Config {
+export function parseConfig(text: string, file = 'labops.yaml', env: NodeJS.ProcessEnv = process.env, warnings: string[] = []): Config {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
@@ -50,17 +53,45 @@ export function parseConfig(text: string, file = 'labops.yaml', env: NodeJS.Proc
   const resolved = resolveEnvRefs(raw, [], env, unsetRefs);
   applyEnvOverrides(resolved as Record<string, unknown>, env);
 
+  const unsetProblems = checkUnsetRefs(resolved, unsetRefs, warnings);
   const result = configSchema.safeParse(resolved, { reportInput: true });
-  if (!result.success) {
-    throw new ConfigError(file, result.error.issues.map((issue) => formatIssue(issue, unsetRefs)));
+  const reported = new Set(unsetProblems.map((p) => p.path));
+  const issues = result.success ? [] : result.error.issues.filter((issue) => !reported.has(issue.path.map(String).join('.')));
+  if (unsetProblems.length > 0 || !result.success) {
+    throw new ConfigError(file, [...unsetProblems.map((p) => p.message), ...issues.map((issue) => formatIssue(issue, unsetRefs))]);
   }
   registerSecrets(result.data);
   return result.data;
 }
 
+/**
+ * `env:NAME` says the value must come from NAME: an unset variable never falls back to a default.
+ * It is an error, except for what the README documents otherwise: `discord.token` unset opens the
+ * local shell, and a feature's settings (`litellm.*`) are a warning here and a clear "not configured"
+ * where the feature is used. An override such as LABOPS_REDIS_URL that supplies the value wins.
+ */
+function checkUnsetRefs(resolved: unknown, unset: Map<string, string>, warnings: string[]): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  for (const [path, name] of unset) {
+    if (valueAt(resolved, path) !== undefined || path === 'discord.token') continue;
+    if (path.startsWith('litellm.')) warnings.push(`${path}: environment variable ${name} is not set; what needs it says so when it is used`);
+    else problems.push({ path, message: `${path}: environment variable ${name} is not set (env:${name} says the value must come from it; labops does not fall back to a default)` });
+  }
+  return problems;
+}
+
+function valueAt(root: unknown, path: string): unknown {
+  let node = root;
+  for (const part of path.split('.')) {
+    if (!node || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[part];
+  }
+  return node;
+}
+
 const ENV_REF = /^(?:env:|os\.environ\/)([A-Za-z_][A-Za-z0-9_]*)$/;
 
-/** `env:NAME` and LiteLLM's `os.environ/NAME` read the value from the environment; unset reads as absent. */
+/** `env:NAME` and LiteLLM's `os.environ/NAME` read the value from the environment; unset reads as absent (see checkUnsetRefs). */
 function resolveEnvRefs(value: unknown, path: (string | number)[], env: NodeJS.ProcessEnv, unset: Map<string, string>): unknown {
   if (typeof value === 'string') {
     const match = ENV_REF.exec(value);
@@ -111,12 +142,7 @@ function registerSecrets(config: Config): void {
   registerSecret(config.litellm.masterKey);
   registerSecret(config.litellm.saltKey);
   for (const url of [config.redis.url, config.database.url, config.litellm.databaseUrl]) {
-    if (!url) continue;
-    try {
-      registerSecret(decodeURIComponent(new URL(url).password));
-    } catch {
-      // not a URL: nothing to register
-    }
+    if (url) registerSecret(urlPassword(url));
   }
 }
 

@@ -1,20 +1,35 @@
 import { z } from 'zod';
-import { parseDuration } from '../core/duration.js';
+import { formatDuration, parseDuration } from '../core/duration.js';
 
 /** Names that reach argv, unit names and queue names: a plain, shell-inert alphabet. */
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 const name = (what: string) =>
   z.string().regex(NAME, `expected a ${what} name of lower-case letters, digits, ".", "_" and "-" (at most 64)`);
 
-/** "30s", "5m", "1h" or a number of seconds; parsed to milliseconds. */
-export const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
-  const ms = typeof value === 'number' ? value * 1000 : parseDuration(value);
-  if (ms === null || ms < 0) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 5m or 1h, got ${JSON.stringify(value)}`, input: value });
-    return z.NEVER;
-  }
-  return ms;
-});
+/** Node's timers cannot wait longer than 2³¹ − 1 ms (24 d 20 h): a longer one fires at once. */
+export const MAX_DURATION_MS = 2_147_483_647;
+
+/** "30s", "5m", "1h" or a number of seconds, parsed to milliseconds, within [minMs, maxMs]. */
+export function durationIn(minMs: number, maxMs: number) {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    const ms = typeof value === 'number' ? value * 1000 : parseDuration(value);
+    const got = typeof value === 'string' ? JSON.stringify(value) : String(value);
+    if (ms === null || !Number.isFinite(ms) || ms < 0) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 5m or 1h, got ${got}`, input: value });
+      return z.NEVER;
+    }
+    if (ms < minMs || ms > maxMs) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration from ${bound(minMs)} to ${bound(maxMs)}, got ${got}`, input: value });
+      return z.NEVER;
+    }
+    return Math.round(ms);
+  });
+}
+
+const bound = (ms: number) => (ms > 0 && ms < 1_000 ? `${ms}ms` : formatDuration(ms));
+
+/** Any duration a timer can wait for. */
+export const duration = durationIn(0, MAX_DURATION_MS);
 
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -30,7 +45,7 @@ const discordSchema = z.strictObject({
   logChannelId: snowflake.optional(),
   /** mutating commands run only in these channels; empty: any channel of the guild */
   commandChannelIds: z.array(snowflake).default([]),
-  confirmTimeout: duration.default(300_000),
+  confirmTimeout: durationIn(5_000, 7 * 86_400_000).default(300_000),
   /** commands whose confirmation must be pressed by a second member with the capability */
   twoPersonConfirm: z.array(z.string()).default([]),
 });
@@ -54,9 +69,9 @@ const httpHealth = z.strictObject({
   modelsUrl: z.url().optional(),
   id: z.string().optional(),
   /** how long /start waits for the probe */
-  startTimeout: duration.default(120_000),
+  startTimeout: durationIn(1_000, 24 * 3_600_000).default(120_000),
   /** one probe's timeout */
-  timeout: duration.default(3_000),
+  timeout: durationIn(100, 5 * 60_000).default(3_000),
 });
 
 const systemdEngine = z.strictObject({
@@ -74,7 +89,7 @@ const scriptEngine = z.strictObject({
   logFile: z.string().min(1).optional(),
   cwd: z.string().min(1).optional(),
   env: z.record(z.string(), z.string()).default({}),
-  stopTimeout: duration.default(15_000),
+  stopTimeout: durationIn(100, 3_600_000).default(15_000),
 });
 const ollamaEngine = z.strictObject({
   kind: z.literal('ollama'),
@@ -119,16 +134,16 @@ const hostSchema = z.strictObject({
     .strictObject({
       vramHighPercent: z.number().min(1).max(100).default(95),
       vramResolvePercent: z.number().min(1).max(100).optional(),
-      for: duration.default(60_000),
-      repeatEvery: duration.default(3_600_000),
+      for: durationIn(0, 86_400_000).default(60_000),
+      repeatEvery: durationIn(0, 30 * 86_400_000).default(3_600_000),
     })
     .prefault({}),
   gpu: z
     .strictObject({
       /** false: never run nvidia-smi on this host */
       enabled: z.boolean().default(true),
-      sampleInterval: duration.default(1_000),
-      appsInterval: duration.default(10_000),
+      sampleInterval: durationIn(50, 3_600_000).default(1_000),
+      appsInterval: durationIn(100, 3_600_000).default(10_000),
     })
     .prefault({}),
   models: z.record(name('model'), modelSchema).default({}),
@@ -176,15 +191,15 @@ export const configSchema = z
     litellm: litellmSchema.prefault({}),
     worker: z
       .strictObject({
-        heartbeatInterval: duration.default(5_000),
-        shutdownTimeout: duration.default(30_000),
+        heartbeatInterval: durationIn(100, 10 * 60_000).default(5_000),
+        shutdownTimeout: durationIn(0, 3_600_000).default(30_000),
         concurrency: z.number().int().min(1).max(64).default(4),
         /** BullMQ's job lock: a job whose worker died is re-run once this has lapsed (and a stalled check ran) */
-        jobLockDuration: duration.pipe(z.number().min(500, 'expected at least 500ms')).default(30_000),
+        jobLockDuration: durationIn(500, 3_600_000).default(30_000),
         /** how often a worker looks for stalled jobs of crashed workers; default: jobLockDuration */
-        stalledInterval: duration.pipe(z.number().min(500, 'expected at least 500ms')).optional(),
+        stalledInterval: durationIn(500, 3_600_000).optional(),
         /** how often the worker looks for models idle longer than their idleTtl */
-        idleCheckInterval: duration.pipe(z.number().min(100, 'expected at least 100ms')).default(60_000),
+        idleCheckInterval: durationIn(100, 24 * 3_600_000).default(60_000),
       })
       .prefault({}),
     hosts: z.record(name('host'), hostSchema).refine((h) => Object.keys(h).length > 0, 'expected at least one host'),

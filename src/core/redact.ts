@@ -9,7 +9,8 @@ export function registerSecret(value: string | undefined | null): void {
   if (value && value.length >= 4) secrets.add(value);
 }
 
-const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s/]+)@/gi;
+/** `scheme://user:password@host`: the password may hold `/` or `@` unencoded, so it runs to the last `@` of the URL. */
+const URL_PASSWORD = /\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s"'`,]*:)([^\s"'`,]+)@(?=[^@\s"'`,]*(?:[\s"'`,]|$))/gi;
 const SK_KEY = /\bsk-[A-Za-z0-9_-]{6,}/g;
 const BEARER = /\b(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}/gi;
 const DISCORD_TOKEN = /\b[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}/g;
@@ -22,6 +23,18 @@ export function redact(text: string): string {
     .replace(SK_KEY, 'sk-***')
     .replace(BEARER, '$1***')
     .replace(DISCORD_TOKEN, '***');
+}
+
+/** The password of a `scheme://user:password@host` URL, also when it does not parse (an unencoded `/` or `@`). */
+export function urlPassword(url: string): string | null {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) return decodeURIComponent(parsed.password);
+  } catch {
+    // not a URL that parses: read it by hand below
+  }
+  const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:(.+)@[^@]*$/i.exec(url);
+  return match ? match[1]! : null;
 }
 
 /** A URL as it may be shown: password replaced. */

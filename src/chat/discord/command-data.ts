@@ -7,6 +7,7 @@ import {
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
 } from 'discord.js';
 import type { AnyCommand, OptionDef } from '../command.js';
+import { DEFAULT_MAX_OPTION, MAX_LINE } from '../input.js';
 
 /** Discord's limits on application commands. */
 export const COMMAND_LIMITS = { description: 100, options: 25, choices: 25, choiceLength: 100, name: /^[-_\p{L}\p{N}]{1,32}$/u } as const;
@@ -51,7 +52,7 @@ function optionData(commandName: string, name: string, def: OptionDef): APIAppli
   const base = { name, description: clip(def.description, COMMAND_LIMITS.description), required: Boolean(def.required) };
   switch (def.type) {
     case 'string': {
-      const extra = def.maxLength !== undefined ? { max_length: Math.min(6000, Math.max(1, def.maxLength)) } : {};
+      const extra = { max_length: Math.min(MAX_LINE, Math.max(1, def.maxLength ?? DEFAULT_MAX_OPTION)) };
       if (def.choices && def.choices.length > 0) {
         if (def.choices.length > COMMAND_LIMITS.choices) throw new Error(`/${commandName} ${name}: Discord allows at most ${COMMAND_LIMITS.choices} choices`);
         const choices = def.choices.map((c) => ({ name: clip(c, COMMAND_LIMITS.choiceLength), value: c }));

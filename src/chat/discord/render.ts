@@ -1,6 +1,7 @@
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponentWithCustomId, type APIEmbed, type APIEmbedField } from 'discord.js';
 import { redact } from '../../core/redact.js';
 import type { ConfirmRequest } from '../command.js';
+import { printableLine, printableReply, printableText } from '../printable.js';
 import { formatTable, renderText } from '../render-text.js';
 import type { Action, Reply, Tone } from '../../core/reply.js';
 
@@ -69,7 +70,8 @@ export interface RenderOptions {
  * not fit Discord's limits, the whole reply goes in a `.txt` attachment and what fits of it stays
  * inline, with a footer that says so. Secrets are redacted from everything.
  */
-export function renderReply(reply: Reply, opts: RenderOptions): OutgoingMessage {
+export function renderReply(unsafe: Reply, opts: RenderOptions): OutgoingMessage {
+  const reply = printableReply(unsafe);
   const embeds = buildEmbeds(reply);
   const components = buttonRows(opts.buttons ?? []);
   if (fits(embeds)) return message({ embeds, components });
@@ -84,7 +86,7 @@ export function renderReply(reply: Reply, opts: RenderOptions): OutgoingMessage 
 
 /** A progress line (the deferred reply or the channel message, edited in place). */
 export function renderProgress(text: string, title?: string): OutgoingMessage {
-  const line = `⏳ ${text}`;
+  const line = `⏳ ${printableLine(text)}`;
   if (!title) return message({ content: clip(line, LIMITS.content) });
   return message({ embeds: [{ title: clip(title, LIMITS.title), description: clip(line, LIMITS.description), color: COLORS.info }] });
 }
@@ -105,9 +107,9 @@ export function renderConfirm(request: ConfirmRequest, view: ConfirmView): Outgo
   const who = view.twoPerson
     ? `A second member with the ${view.capability} role (not <@${view.invokerUserId}>) must confirm.`
     : `Only <@${view.invokerUserId}> can confirm.`;
-  const description = [request.detail ?? '', '', `${who} Expires <t:${Math.floor(view.expiresAt / 1000)}:R>.`].join('\n').trim();
+  const description = [printableText(request.detail ?? ''), '', `${who} Expires <t:${Math.floor(view.expiresAt / 1000)}:R>.`].join('\n').trim();
   return message({
-    embeds: [{ title: clip(`${request.danger ? '⚠ ' : ''}${request.title}`, LIMITS.title), description: clip(description, LIMITS.description), color: request.danger ? COLORS.error : COLORS.warn }],
+    embeds: [{ title: clip(`${request.danger ? '⚠ ' : ''}${printableLine(request.title)}`, LIMITS.title), description: clip(description, LIMITS.description), color: request.danger ? COLORS.error : COLORS.warn }],
     components: buttonRows([
       { customId: view.confirmId, label: request.confirmLabel, style: request.danger ? 'danger' : 'primary' },
       { customId: view.cancelId, label: 'Cancel', style: 'secondary' },
@@ -127,7 +129,7 @@ export function renderConfirmClosed(request: ConfirmRequest, view: ConfirmView, 
 
 /** A short notice (ephemeral answers to button presses and the like). */
 export function renderNote(text: string, tone: Tone = 'info'): OutgoingMessage {
-  return message({ embeds: [{ description: clip(text, LIMITS.description), color: COLORS[tone] }] });
+  return message({ embeds: [{ description: clip(printableText(text), LIMITS.description), color: COLORS[tone] }] });
 }
 
 /** A first line of plain content above the embeds (who asked, where the result continues). */
@@ -172,7 +174,7 @@ function buildEmbeds(reply: Reply): APIEmbed[] {
         current().fields.push(...block.fields.map((f) => ({ name: f.name || '\u200b', value: f.value || '\u200b', inline: Boolean(f.inline) })));
         break;
       case 'table':
-        current().lines.push(...(block.title ? [`**${block.title}**`] : []), '```', ...formatTable(block.columns, block.rows), '```');
+        current().lines.push(...(block.title ? [`**${block.title}**`] : []), '```', ...formatTable(block.columns, block.rows).map(noFence), '```');
         break;
     }
   }
@@ -314,6 +316,11 @@ function redactEmbed(embed: APIEmbed): APIEmbed {
   if (out.footer) out.footer = { ...out.footer, text: redact(out.footer.text) };
   if (out.fields) out.fields = out.fields.map((f) => ({ ...f, name: redact(f.name), value: redact(f.value) }));
   return out;
+}
+
+/** Text inside a code block cannot close it. */
+function noFence(line: string): string {
+  return line.replace(/```/g, '`\u200b`\u200b`');
 }
 
 function safeFileName(name: string): string {

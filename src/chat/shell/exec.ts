@@ -3,6 +3,8 @@ import { isUserError } from '../../core/errors.js';
 import type { Caller } from '../command.js';
 import { parseCommandLine } from '../command-line.js';
 import { dispatch, fromUserError } from '../dispatch.js';
+import { redact } from '../../core/redact.js';
+import { printableLine } from '../printable.js';
 import { renderText } from '../render-text.js';
 import { exitCode, type Reply } from '../../core/reply.js';
 
@@ -45,10 +47,10 @@ async function execLine(ctx: BotContext, caller: Caller, line: string, opts: Exe
     command: parsed.name,
     raw: parsed.raw,
     progress: (text) => {
-      if (!opts.json) stderr.write(`… ${text}\n`);
+      if (!opts.json) stderr.write(`… ${printableLine(redact(text))}\n`);
     },
     confirm: async (request) => {
-      if (!opts.yes) stderr.write(`${request.title}: not confirmed (run again with --yes to confirm).\n`);
+      if (!opts.yes) stderr.write(`${printableLine(redact(request.title))}: not confirmed (run again with --yes to confirm).\n`);
       return opts.yes;
     },
   });

@@ -5,6 +5,8 @@ import { VERSION } from '../../core/version.js';
 import type { Caller, ConfirmRequest } from '../command.js';
 import { parseCommandLine } from '../command-line.js';
 import { dispatch, fromUserError } from '../dispatch.js';
+import { redact } from '../../core/redact.js';
+import { printableLine, printableText } from '../printable.js';
 import { cutLines, renderText } from '../render-text.js';
 import type { Reply } from '../../core/reply.js';
 import { throttleLatest } from '../throttle.js';
@@ -60,7 +62,7 @@ async function runLine(ctx: BotContext, caller: Caller, line: string, write: (s:
     if (isUserError(err)) return fromUserError(err);
     throw err;
   }
-  const progress = throttleLatest<string>(1_000, (text) => write(`  … ${text}`));
+  const progress = throttleLatest<string>(1_000, (text) => write(`  … ${printableLine(redact(text))}`));
   try {
     return await dispatch(ctx, {
       caller,
@@ -69,8 +71,8 @@ async function runLine(ctx: BotContext, caller: Caller, line: string, write: (s:
       progress: (text) => progress.push(text),
       confirm: async (request: ConfirmRequest) => {
         await progress.flush();
-        write(`${request.danger ? '⚠ ' : ''}${request.title}${request.detail ? `\n  ${request.detail.replace(/\n/g, '\n  ')}` : ''}`);
-        write(`${request.confirmLabel}? [y/N]`);
+        write(`${request.danger ? '⚠ ' : ''}${printableLine(redact(request.title))}${request.detail ? `\n  ${printableText(redact(request.detail)).replace(/\n/g, '\n  ')}` : ''}`);
+        write(`${printableLine(request.confirmLabel)}? [y/N]`);
         const answer = (await nextLine())?.trim().toLowerCase();
         return answer === 'y' || answer === 'yes';
       },
