@@ -55,7 +55,7 @@ describe('labops bot on Discord', () => {
     expect(puts[0]).toMatchObject({ route: '/applications/:app/guilds/:guild/commands', status: 200, headers: { authorization: `Bot ${env.fake.token}` } });
     const registered = env.fake.commands();
     expect(registered.map((c) => c.name)).toEqual(names);
-    expect(registered.find((c) => c.name === 'status')?.options).toEqual([{ type: 3, name: 'host', description: 'only this host', required: false, autocomplete: true }]);
+    expect(registered.find((c) => c.name === 'status')?.options).toEqual([{ type: 3, name: 'host', description: 'only this host', required: false, autocomplete: true, max_length: 100 }]);
   });
 
   it('/status: deferred at once, then one message edited to the final embeds, nothing pinged', async () => {

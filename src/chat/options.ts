@@ -25,7 +25,7 @@ export function parseOptions(command: AnyCommand, raw: Record<string, unknown>, 
 
   for (const [key, def] of Object.entries(defs)) {
     const value = raw[key];
-    if (value === undefined || value === null || value === '') {
+    if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) {
       if (def.required) throw usageError(`/${command.name} needs ${key}: ${def.description}.`, `Usage: ${usage(command)}`);
       continue;
     }

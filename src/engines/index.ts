@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { ModelRef } from '../config/inventory.js';
 import type { Logger } from '../core/logger.js';
 import type { Env } from './command.js';
+import { engineEnv } from './environment.js';
 import { DockerEngine } from './docker.js';
 import type { Engine } from './engine.js';
 import { OllamaEngine } from './ollama.js';
@@ -18,7 +19,7 @@ export { probeHealth, waitHealthy, type HealthResult, type WaitOptions } from '.
 
 export interface EngineOptions {
   logger: Logger;
-  /** the environment of the commands engines run (PATH, XDG_RUNTIME_DIR, …); default: the worker's */
+  /** the environment of the commands engines run; default: the worker's, without what is not needed (see environment.ts) */
   env?: Env;
   /** where script logs go when the config names none; default $XDG_STATE_HOME/labops */
   stateDir?: string;
@@ -28,13 +29,13 @@ export interface EngineOptions {
 export function createEngine(ref: ModelRef, opts: EngineOptions): Engine {
   const config = ref.model.engine;
   const logger = opts.logger.child({ model: ref.name, engine: config.kind });
-  const env = opts.env;
+  const env = opts.env ?? engineEnv();
   const startTimeoutMs = ref.model.health?.startTimeout;
   switch (config.kind) {
     case 'systemd':
       return new SystemdEngine({ unit: config.unit, logger, env, startTimeoutMs });
     case 'script': {
-      const stateDir = opts.stateDir ?? defaultStateDir(env ?? process.env);
+      const stateDir = opts.stateDir ?? defaultStateDir(env);
       return new ScriptEngine({ config, logger, env, defaultLogFile: join(stateDir, `${ref.host}.${ref.name}.log`) });
     }
     case 'ollama':

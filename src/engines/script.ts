@@ -5,6 +5,7 @@ import { errorMessage, failedError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { run } from '../process/spawn.js';
 import { said, type Env } from './command.js';
+import { engineEnv } from './environment.js';
 import { spawnDetached } from '../process/spawn.js';
 import type { Engine, EngineState } from './engine.js';
 import { bootTimeMs, isAlive, procStat, processTree } from '../host/proc.js';
@@ -145,7 +146,7 @@ export class ScriptEngine implements Engine {
   }
 
   private env(): Env {
-    return { ...(this.opts.env ?? process.env), ...this.opts.config.env };
+    return { ...(this.opts.env ?? engineEnv()), ...this.opts.config.env };
   }
 }
 

@@ -30,7 +30,8 @@ export async function run(
     timeout: opts.timeoutMs ?? 15_000,
     ...(opts.signal ? { cancelSignal: opts.signal } : {}),
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
-    ...(opts.env ? { env: opts.env } : {}),
+    // a given environment is the whole environment (execa would otherwise add the parent's to it)
+    ...(opts.env ? { env: opts.env, extendEnv: false } : {}),
     encoding: 'utf8',
     stripFinalNewline: true,
   });
@@ -60,6 +61,7 @@ export async function spawnDetached(
   const subprocess = execa(file, [...args], {
     cwd: opts.cwd,
     env: opts.env,
+    extendEnv: false,
     detached: true,
     cleanup: false,
     reject: false,

@@ -9,22 +9,34 @@ import { safeUrl } from '../core/redact.js';
 export type { Redis } from 'ioredis';
 
 export function commandClient(url: string): Redis {
-  return new Redis(url, {
+  return quiet(new Redis(url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
     retryStrategy: (times) => Math.min(250 * times, 2_000),
     lazyConnect: false,
-  });
+  }));
 }
 
 /** A client for BullMQ workers and QueueEvents: blocking reads, retried for ever. */
 export function blockingClient(url: string): Redis {
-  return new Redis(url, {
-    maxRetriesPerRequest: null,
-    connectTimeout: 2_000,
-    retryStrategy: (times) => Math.min(250 * times, 2_000),
-  });
+  return quiet(
+    new Redis(url, {
+      maxRetriesPerRequest: null,
+      connectTimeout: 2_000,
+      retryStrategy: (times) => Math.min(250 * times, 2_000),
+    }),
+  );
+}
+
+/**
+ * Without an `error` listener ioredis prints "[ioredis] Unhandled error event" on every reconnect
+ * attempt, into the shell's prompt and exec's stderr. Outages are logged once by whoever owns the
+ * client (logRedisErrors, the queue's error handlers); this listener only keeps ioredis quiet.
+ */
+function quiet(client: Redis): Redis {
+  client.on('error', () => undefined);
+  return client;
 }
 
 /** Resolves when the client is connected; within `withinMs` it says clearly that Redis is unreachable. */

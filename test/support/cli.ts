@@ -83,9 +83,9 @@ export class CliProcess {
 }
 
 /** Starts `labops worker --host <host>` and waits until its heartbeat is in Redis. */
-export async function startWorkerProcess(lab: { env: NodeJS.ProcessEnv; prefix: string }, host = 'gpu-1', env: NodeJS.ProcessEnv = {}): Promise<CliProcess> {
+export async function startWorkerProcess(lab: { env: NodeJS.ProcessEnv; prefix: string }, host = 'gpu-1', env: NodeJS.ProcessEnv = {}, redisUrl = REDIS_URL): Promise<CliProcess> {
   const worker = new CliProcess(['worker', '--host', host], { ...lab.env, ...env });
-  const redis = new Redis(REDIS_URL);
+  const redis = new Redis(redisUrl);
   try {
     const started = Date.now();
     const deadline = started + 15_000;
