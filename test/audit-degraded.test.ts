@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './support/cli.js';
@@ -48,11 +49,11 @@ describe('audit log while PostgreSQL is down', () => {
 
     const rows = await auditRows(lab);
     const names = rows.map((r) => `${String(r.actor_name)} ${String(r.command)}`);
-    expect(names).toEqual(expect.arrayContaining(['while-down help', 'after help']));
+    expect(names).toEqual(expect.arrayContaining([`while-down (by ${userInfo().username}) help`, `after (by ${userInfo().username}) help`]));
     expect(rows.filter((r) => r.command === 'log' && r.outcome === 'failed')).toHaveLength(1);
     expect(rows.filter((r) => r.command === 'status')).toHaveLength(1);
     // written once each, in the order they happened
     expect(new Set(rows.map((r) => r.id)).size).toBe(rows.length);
-    expect(names.indexOf('while-down help')).toBeLessThan(names.indexOf('after help'));
+    expect(names.indexOf(`while-down (by ${userInfo().username}) help`)).toBeLessThan(names.indexOf(`after (by ${userInfo().username}) help`));
   });
 });

@@ -69,7 +69,7 @@ describe('config', () => {
   it('says when a required value comes from an unset variable', () => {
     const yaml = minimal('{ kind: systemd, unit: env:UNIT_NAME }');
     expect(problems(yaml, {})).toEqual([
-      'hosts.gpu-1.models.chat-hermes-3-llama-3.1-8b.engine.unit: required, but environment variable UNIT_NAME is not set',
+      'hosts.gpu-1.models.chat-hermes-3-llama-3.1-8b.engine.unit: environment variable UNIT_NAME is not set (env:UNIT_NAME says the value must come from it; labops does not fall back to a default)',
     ]);
   });
 
@@ -101,5 +101,47 @@ describe('config', () => {
     const missing = await runCli(['config', 'check', join(dir, 'nope.yaml')], process.env);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/nope\.yaml: cannot read the file \(ENOENT\)/);
+  });
+});
+
+describe('config hardening', () => {
+  const engine = '{ kind: systemd, unit: llama.service }';
+
+  it('bounds every duration, with a clear message (Node timers cannot wait longer than 24.8 days)', () => {
+    const withHealth = (startTimeout: string) => minimal(engine).replace('        type: chat\n', `        type: chat\n        health: { url: "http://127.0.0.1:8080/health", startTimeout: ${startTimeout} }\n`);
+    expect(problems(withHealth('25d'))).toEqual(['hosts.gpu-1.models.chat-hermes-3-llama-3.1-8b.health.startTimeout: expected a duration from 1 s to 24 h, got "25d"']);
+    expect(problems(withHealth('.inf'))).toEqual(['hosts.gpu-1.models.chat-hermes-3-llama-3.1-8b.health.startTimeout: expected a duration such as 30s, 5m or 1h, got Infinity']);
+    expect(problems(`worker: { shutdownTimeout: 30d }\n${minimal(engine)}`)).toEqual(['worker.shutdownTimeout: expected a duration from 0 s to 1 h, got "30d"']);
+  });
+
+  it('an unset env: reference never falls back to a default', () => {
+    expect(problems(`redis: { url: env:NOPE_UNSET }\n${minimal(engine)}`)).toEqual([
+      'redis.url: environment variable NOPE_UNSET is not set (env:NOPE_UNSET says the value must come from it; labops does not fall back to a default)',
+    ]);
+    // an override supplies it: fine
+    expect(problems(`redis: { url: env:NOPE_UNSET }\n${minimal(engine)}`, { LABOPS_REDIS_URL: 'redis://127.0.0.1:6379' })).toEqual([]);
+  });
+
+  it("a feature's unset variables are warnings, and the shipped example still loads without them", () => {
+    const warnings: string[] = [];
+    parseConfig(`litellm: { saltKey: env:LITELLM_SALT_KEY }\n${minimal(engine)}`, 'labops.yaml', {}, warnings);
+    expect(warnings).toEqual(['litellm.saltKey: environment variable LITELLM_SALT_KEY is not set; what needs it says so when it is used']);
+    expect(loadConfig(EXAMPLE_CONFIG, {}).warnings.length).toBeGreaterThan(0);
+  });
+
+  it('config check names a twoPersonConfirm entry that is not a command', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'labops-config-'));
+    const file = join(dir, 'labops.yaml');
+    writeFileSync(file, `discord: { twoPersonConfirm: [stpo, "/stop", repair] }\n${minimal(engine)}`);
+    const result = await runCli(['config', 'check', file], {});
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('discord.twoPersonConfirm.0: "stpo" is not a labops command; expected one of stop');
+    expect(result.stderr).toContain('discord.twoPersonConfirm.1: "/stop" is not a labops command (write it without the slash: stop)');
+    expect(result.stderr).not.toContain('twoPersonConfirm.2');
+  });
+
+  it('host names are not case-sensitive', () => {
+    const config = parseConfig(minimal(engine), 'labops.yaml', {});
+    expect(config.hosts['gpu-1']).toBeDefined();
   });
 });

@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBotContext, type OwnedBotContext } from '../src/bot/context.js';
 import { commands } from '../commands/index.js';
@@ -77,20 +78,36 @@ describe('permissions', () => {
     expect(n.title).toBe('/log n: expected a whole number, got "ten".');
   });
 
-  it('exec grants the config\'s role and refuses more than it', async () => {
-    const asViewer = await runCli(['exec', '/jobs', '--user', 'bob'], lab.env);
-    expect(asViewer.code).toBe(2);
-    expect(asViewer.stdout).toContain('Your role (viewer) may not run /jobs: it needs operator.');
+  it('local identity is the OS user: --user cannot borrow a role, --as cannot raise one', async () => {
+    const me = userInfo().username;
+    const borrow = await runCli(['exec', '/jobs', '--user', 'alice'], lab.env);
+    expect(borrow.code).toBe(2);
+    expect(borrow.stderr).toContain(`${me} may not act as another user: --user needs the admin role, and labops.yaml grants ${me} viewer.`);
 
-    const escalate = await runCli(['exec', '/status', '--as', 'admin', '--user', 'bob'], lab.env);
+    const asMe = await runCli(['exec', '/jobs'], lab.env);
+    expect(asMe.code).toBe(2);
+    expect(asMe.stdout).toContain('Your role (viewer) may not run /jobs: it needs operator.');
+
+    const escalate = await runCli(['exec', '/status', '--as', 'admin'], lab.env);
     expect(escalate.code).toBe(2);
-    expect(escalate.stderr).toContain('bob may not act as admin here: labops.yaml grants bob viewer.');
+    expect(escalate.stderr).toContain(`${me} may not act as admin here: labops.yaml grants ${me} viewer.`);
+  });
 
-    const lower = await runCli(['exec', '/jobs', '--as', 'operator', '--user', 'alice'], lab.env);
-    expect(lower.code).toBe(0);
-
-    const none = await runCli(['exec', '/log', '--user', 'mallory'], lab.env);
-    expect(none.code).toBe(2);
-    expect(none.stdout).toContain('You have no labops role, and may not run /log: it needs viewer.');
+  it('an admin may act as another user, with the lower of the two roles, and the audit log names both', async () => {
+    const adminLab = createTestLab({ local: { defaultRole: 'admin', users: { bob: 'viewer' } } });
+    try {
+      const me = userInfo().username;
+      const denied = await runCli(['exec', '/jobs', '--user', 'bob'], adminLab.env);
+      expect(denied.code).toBe(2);
+      expect(denied.stdout).toContain('Your role (viewer) may not run /jobs: it needs operator.');
+      const escalate = await runCli(['exec', '/status', '--as', 'admin', '--user', 'bob'], adminLab.env);
+      expect(escalate.code).toBe(2);
+      expect(escalate.stderr).toContain('bob may not act as admin here: labops.yaml grants bob viewer.');
+      expect((await runCli(['exec', '/help', '--user', 'bob'], adminLab.env)).code).toBe(0);
+      const rows = await auditRows(adminLab);
+      expect(rows.map((r) => r.actor_name)).toContain(`bob (by ${me})`);
+    } finally {
+      await adminLab.cleanup();
+    }
   });
 });

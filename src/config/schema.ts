@@ -11,8 +11,8 @@ export const MAX_DURATION_MS = 2_147_483_647;
 
 /** "30s", "5m", "1h" or a number of seconds, parsed to milliseconds, within [minMs, maxMs]. */
 export function durationIn(minMs: number, maxMs: number) {
-  return z.union([z.string(), z.number()]).transform((value, ctx) => {
-    const ms = typeof value === 'number' ? value * 1000 : parseDuration(value);
+  return z.unknown().transform((value, ctx) => {
+    const ms = typeof value === 'number' ? value * 1000 : typeof value === 'string' ? parseDuration(value) : null;
     const got = typeof value === 'string' ? JSON.stringify(value) : String(value);
     if (ms === null || !Number.isFinite(ms) || ms < 0) {
       ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 5m or 1h, got ${got}`, input: value });
