@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { VERSION } from './core/version.js';
 import { isUserError, usageError } from './core/errors.js';
-import { commandListProblems } from './chat/registry.js';
+import { commandListProblems } from './config/command-lists.js';
 import type { AnyCommand } from './chat/command.js';
 import type { AnyJob } from './worker/define-job.js';
 
@@ -85,7 +85,7 @@ async function main(argv: string[]): Promise<number> {
     const file = rest[1] ?? flags.config;
     const loaded = tryLoad(file);
     if (!loaded) return 2;
-    const problems = commandListProblems(loaded.config, await loadCommands());
+    const problems = commandListProblems(loaded.config, (await loadCommands()).map((c) => c.name));
     if (problems.length > 0) return print(`Invalid configuration ${new ConfigError(loaded.file, problems).message}`, 2, true);
     for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
     const hosts = Object.entries(loaded.config.hosts);
@@ -218,7 +218,7 @@ async function botAndMaybeWorker(config: LoadedConfig['config'], logger: Logger,
 async function loadCommands(config?: LoadedConfig['config']): Promise<readonly AnyCommand[]> {
   const { commands } = (await import(new URL('../commands/index.js', import.meta.url).href)) as { commands: readonly AnyCommand[] };
   // config lists of command names are checked against the commands that exist
-  const problems = config ? commandListProblems(config, commands) : [];
+  const problems = config ? commandListProblems(config, commands.map((c) => c.name)) : [];
   if (problems.length > 0) throw usageError(`Invalid configuration: ${problems.join('; ')}`, 'Fix labops.yaml (`labops config check` shows every problem).');
   return commands;
 }

@@ -124,9 +124,9 @@ describe('commandData', () => {
     );
     expect(data.contexts).toEqual([0]);
     expect(data.options).toEqual([
-      { name: 'model', description: 'model', required: true, type: 3, autocomplete: true },
-      { name: 'host', description: 'host', required: false, type: 3, autocomplete: true },
-      { name: 'mode', description: 'how', required: false, type: 3, choices: [{ name: 'fast', value: 'fast' }, { name: 'safe', value: 'safe' }] },
+      { name: 'model', description: 'model', required: true, type: 3, autocomplete: true, max_length: 100 },
+      { name: 'host', description: 'host', required: false, type: 3, autocomplete: true, max_length: 100 },
+      { name: 'mode', description: 'how', required: false, type: 3, max_length: 100, choices: [{ name: 'fast', value: 'fast' }, { name: 'safe', value: 'safe' }] },
       { name: 'n', description: 'n', required: false, type: 4, min_value: 1, max_value: 10 },
       { name: 'force', description: 'force', required: false, type: 5 },
     ]);

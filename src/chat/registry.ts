@@ -1,5 +1,3 @@
-import type { Config } from '../config/schema.js';
-import { closest } from '../config/inventory.js';
 import type { AnyCommand } from './command.js';
 
 export class CommandRegistry {
@@ -15,13 +13,3 @@ export class CommandRegistry {
   }
 }
 
-/** Config keys that name commands, checked against the commands that exist (a typo must not silently do nothing). */
-export function commandListProblems(config: Pick<Config, 'discord'>, commands: readonly AnyCommand[]): string[] {
-  const names = commands.map((c) => c.name);
-  return config.discord.twoPersonConfirm.flatMap((entry, i) => {
-    if (names.includes(entry)) return [];
-    const bare = entry.replace(/^\//, '');
-    const hint = names.includes(bare) ? ` (write it without the slash: ${bare})` : `; expected one of ${closest(bare, names).join(' | ')}`;
-    return [`discord.twoPersonConfirm.${i}: "${entry}" is not a labops command${hint}`];
-  });
-}
