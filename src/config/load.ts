@@ -55,7 +55,7 @@ export function parseConfig(text: string, file = 'labops.yaml', env: NodeJS.Proc
     throw new ConfigError(file, result.error.issues.map((issue) => formatIssue(issue, unsetRefs)));
   }
   registerSecrets(result.data);
-  return result.data;
+  return { ...result.data, unsetEnv: Object.fromEntries(unsetRefs) };
 }
 
 const ENV_REF = /^(?:env:|os\.environ\/)([A-Za-z_][A-Za-z0-9_]*)$/;
