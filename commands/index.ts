@@ -1,4 +1,5 @@
 import type { AnyCommand } from '../src/chat/command.js';
+import doctor from './doctor.js';
 import help from './help.js';
 import jobs from './jobs.js';
 import log from './log.js';
@@ -9,4 +10,4 @@ import status from './status.js';
 import stop from './stop.js';
 
 /** Every slash command, in the order /help lists them. */
-export const commands: readonly AnyCommand[] = [status, models, start, stop, repair, jobs, log, help];
+export const commands: readonly AnyCommand[] = [status, models, start, stop, doctor, repair, jobs, log, help];

@@ -1,4 +1,5 @@
 import type { AnyJob } from '../src/worker/define-job.js';
+import doctorRun from './doctor-run.js';
 import modelStart from './model-start.js';
 import modelStop from './model-stop.js';
 import repairApply from './repair-apply.js';
@@ -6,4 +7,4 @@ import repairPlan from './repair-plan.js';
 import statusSnapshot from './status-snapshot.js';
 
 /** Every job kind a worker processes. */
-export const jobs: readonly AnyJob[] = [statusSnapshot, modelStart, modelStop, repairPlan, repairApply];
+export const jobs: readonly AnyJob[] = [statusSnapshot, modelStart, modelStop, repairPlan, repairApply, doctorRun];
