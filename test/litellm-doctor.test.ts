@@ -87,10 +87,10 @@ describe('/doctor on the incident, end to end', () => {
     outputs.push(r.raw, r.stderr);
     return r;
   };
-  const restartWorker = async (overrides: Record<string, string | null>) => {
+  const restartWorker = async (overrides: Record<string, string | null>, litellm: Record<string, unknown> = {}) => {
     outputs.push(worker.stdout, worker.stderr);
     await worker.stop();
-    worker = await lab.startWorker(overrides);
+    worker = await lab.startWorker(overrides, litellm);
   };
 
   beforeAll(async () => {
@@ -188,12 +188,13 @@ describe('/doctor on the incident, end to end', () => {
   });
 
   it('the proxy down is one clear finding', async () => {
-    await restartWorker({ LITELLM_URL: `http://127.0.0.1:${await freePort()}` });
+    const port = await freePort();
+    await restartWorker({}, { url: `http://127.0.0.1:${port}` });
     const r = await doctor();
     expect(r.code).toBe(1);
     const extra = r.data.findings.filter((f) => !INCIDENT.includes(`${f.check} ${f.subject}`));
     expect(extra).toEqual([
-      expect.objectContaining({ check: 'proxy-live', subject: 'proxy', severity: 'error', checked: true, repair: '/start model:litellm', message: expect.stringMatching(/does not answer \/health\/liveliness: .*connection refused/) }),
+      expect.objectContaining({ check: 'proxy-live', subject: 'proxy', severity: 'error', checked: true, repair: '/start model:litellm', message: `The LiteLLM proxy does not answer /health/liveliness: LiteLLM at http://127.0.0.1:${port}: connection refused.` }),
     ]);
   });
 

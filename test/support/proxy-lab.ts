@@ -16,8 +16,8 @@ import { createLiteLLMTestDb, type LiteLLMTestDb } from './litellm-db.js';
  * (neither reachable here: state unknown), and the proxy; LiteLLM's tables in PostgreSQL seeded by
  * the test; a commented config.yaml; the fake LiteLLM proxy in front of it all.
  *
- * The worker reads LiteLLM's settings from the environment (`env:LITELLM_URL`, …), so a test can
- * start it with one of them wrong or unset.
+ * The worker reads LiteLLM's secrets from the environment (`env:LITELLM_SALT_KEY`, …), so a test
+ * can start it with one of them wrong or unset, or with other `litellm.*` keys.
  */
 export const MASTER_KEY = 'sk-proxylab-master-4b9e21c07d3f58aa';
 export const UPSTREAM_KEY = 'sk-proxylab-upstream-key-77f1c2d9e0';
@@ -33,8 +33,8 @@ export interface ProxyLab extends LifecycleLab {
   /** the environment the worker reads LiteLLM's settings from */
   litellmEnv: Record<string, string>;
   saltKey: string;
-  /** starts the worker with LiteLLM's settings, some replaced (a value of null unsets it) */
-  startWorker(overrides?: Record<string, string | null>): Promise<CliProcess>;
+  /** starts the worker with environment variables replaced (null unsets one) and `litellm.*` keys of its labops.yaml replaced */
+  startWorker(overrides?: Record<string, string | null>, litellm?: Record<string, unknown>): Promise<CliProcess>;
   /** every secret of the lab: none may appear in any output or log line */
   secrets: string[];
 }
@@ -46,11 +46,9 @@ export async function createProxyLab(opts: { saltKey: string; embedderEnabled?: 
     otherModels: {}, // filled below, once the lab's directory exists
     gpu: false,
     litellm: {
-      url: 'env:LITELLM_URL',
       masterKey: 'env:LITELLM_MASTER_KEY',
       saltKey: 'env:LITELLM_SALT_KEY',
       databaseUrl: 'env:LITELLM_DATABASE_URL',
-      configPath: 'env:LITELLM_CONFIG_PATH',
       host: 'gpu-1',
       smoke: { concurrency: opts.concurrency ?? 3, timeout: '5s' },
       groups: {
@@ -81,7 +79,6 @@ export async function createProxyLab(opts: { saltKey: string; embedderEnabled?: 
       'chat-mistral-7b-ollama': { type: 'chat', engine: { kind: 'ollama', url: 'http://127.0.0.1:9', model: 'mistral:7b' } },
       'vision-qwen3-vl-4b-ollama': { type: 'vision', engine: { kind: 'ollama', url: 'http://127.0.0.1:9', model: 'qwen3-vl:4b' } },
     });
-    writeFileSync(lab.configFile, stringify(lab.config));
 
     const db = await createLiteLLMTestDb({ baseUrl: withPassword(DATABASE_URL) });
     cleanups.push(() => db.drop());
@@ -91,12 +88,13 @@ export async function createProxyLab(opts: { saltKey: string; embedderEnabled?: 
     const proxy = await startFakeLiteLLM({ masterKey: MASTER_KEY, saltKey: opts.saltKey, configPath, databaseUrl: db.url });
     cleanups.push(() => proxy.close());
 
+    // the URL and the path as literals (a value read from the environment is redacted as a secret)
+    Object.assign(lab.config.litellm as Record<string, unknown>, { url: proxy.url, configPath });
+    writeFileSync(lab.configFile, stringify(lab.config));
     const litellmEnv: Record<string, string> = {
-      LITELLM_URL: proxy.url,
       LITELLM_MASTER_KEY: MASTER_KEY,
       LITELLM_SALT_KEY: opts.saltKey,
       LITELLM_DATABASE_URL: db.url,
-      LITELLM_CONFIG_PATH: configPath,
     };
     Object.assign(lab.env, litellmEnv);
     const workers: CliProcess[] = [];
@@ -108,11 +106,16 @@ export async function createProxyLab(opts: { saltKey: string; embedderEnabled?: 
       litellmEnv,
       saltKey: opts.saltKey,
       secrets: [MASTER_KEY, opts.saltKey, UPSTREAM_KEY, DB_PASSWORD],
-      async startWorker(overrides: Record<string, string | null> = {}) {
+      async startWorker(overrides: Record<string, string | null> = {}, litellm: Record<string, unknown> = {}) {
         const env: NodeJS.ProcessEnv = { ...lab.env };
         for (const [k, v] of Object.entries(overrides)) {
           if (v === null) delete env[k];
           else env[k] = v;
+        }
+        if (Object.keys(litellm).length > 0) {
+          const file = join(lab.dir, `labops-${workers.length}.yaml`);
+          writeFileSync(file, stringify({ ...lab.config, litellm: { ...(lab.config.litellm as Record<string, unknown>), ...litellm } }));
+          env.LABOPS_CONFIG = file;
         }
         const worker = await startWorkerProcess({ env, prefix: lab.prefix });
         workers.push(worker);

@@ -108,8 +108,17 @@ function rowOf(base: RowBase, target: SmokeTarget, answer: SmokeAnswer, deployme
   return { ...common, ok: false, status, note: fallback ? 'its fallbacks failed too' : null, error: redact(errorOf(answer)) };
 }
 
+/** LiteLLM's message (the HTTP status is the row's own field), or why nothing answered. */
 function errorOf(answer: Exclude<SmokeAnswer, { ok: true }>): string {
-  return answer.kind === 'empty' ? answer.detail : failureText(answer);
+  switch (answer.kind) {
+    case 'http':
+    case 'unauthorized':
+      return answer.message;
+    case 'empty':
+      return answer.detail;
+    default:
+      return failureText(answer);
+  }
 }
 
 /** "fallback: local chat-hermes-3-llama-3.1-8b is stopped" */
