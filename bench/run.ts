@@ -1,6 +1,7 @@
 import { benchDiscordAck, formatDiscordAckBench } from './discord-ack.js';
 import { execFileSync } from 'node:child_process';
 import { benchGpuSampler, formatGpuSamplerBench, useFakeNvidiaSmi } from './gpu-sampler.js';
+import { benchDoctor, benchSmoke, formatDoctorBench, formatSmokeBench } from './litellm.js';
 import { measureIdleMemory } from './memory.js';
 import { measureStatusLatency } from './status-latency.js';
 
@@ -33,6 +34,11 @@ const sections: [string, () => Promise<string>][] = [
       }
     },
   ],
+  [
+    '/smoke over 30 models through the proxy (~200 ms each)',
+    async () => [formatSmokeBench(await benchSmoke({ n: 30, delayMs: 200 })), formatSmokeBench(await benchSmoke({ n: 30, delayMs: 200, concurrency: 8 }))].join('\n'),
+  ],
+  ['/doctor over 500 DB model rows', async () => formatDoctorBench(await benchDoctor({ rows: 500 }))],
   [
     'idle memory',
     async () => {

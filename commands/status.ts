@@ -3,6 +3,7 @@ import { info, text, type Reply } from '../src/core/reply.js';
 import { requesterOf } from '../src/chat/requester.js';
 import { collectHosts } from '../src/bot/status/collect.js';
 import { auditLine, hostBlocks } from '../src/bot/status/render.js';
+import { withLastSmoke } from '../src/bot/status/last-smoke.js';
 
 export default defineCommand({
   name: 'status',
@@ -23,6 +24,6 @@ export default defineCommand({
       data: { hosts: reports, audit },
     });
     if (online < reports.length) reply.tone = 'warn';
-    return reply;
+    return await withLastSmoke(ctx, hosts, reply);
   },
 });

@@ -15,7 +15,7 @@ export type IdlePolicy =
  * else only Ollama can tell (it unloads a model itself after its keep_alive); else a model with an
  * idle TTL is never unloaded, and /models says why. Pinned models never are.
  */
-export function idlePolicy(config: Pick<Config, 'litellm'>, ref: ModelRef): IdlePolicy {
+export function idlePolicy(config: { litellm: Pick<Config['litellm'], 'databaseUrl' | 'groups'> }, ref: ModelRef): IdlePolicy {
   const m = ref.model;
   const engine = m.engine;
   const ollama = engine.kind === 'ollama' ? { mode: 'engine' as const, note: `Ollama unloads it after its keep_alive (${engine.keepAlive})` } : null;

@@ -61,7 +61,7 @@ export function parseConfig(text: string, file = 'labops.yaml', env: NodeJS.Proc
     throw new ConfigError(file, [...unsetProblems.map((p) => p.message), ...issues.map((issue) => formatIssue(issue, unsetRefs))]);
   }
   registerSecrets(result.data);
-  return result.data;
+  return { ...result.data, unsetEnv: Object.fromEntries(unsetRefs) };
 }
 
 /**

@@ -158,6 +158,15 @@ const litellmSchema = z.strictObject({
   configPath: z.string().optional(),
   /** the host whose inventory holds the proxy itself */
   host: z.string().optional(),
+  /** LiteLLM's admin user (`PROXY_ADMIN_ID` of the proxy); /doctor checks that it exists */
+  proxyAdminId: z.string().min(1).default('default_user_id'),
+  /** /smoke: requests in flight at once, and how long one may take */
+  smoke: z
+    .strictObject({
+      concurrency: z.number().int().min(1).max(256).default(32),
+      timeout: duration.pipe(z.number().min(100, 'expected at least 100ms')).default(30_000),
+    })
+    .prefault({}),
   /** model groups of the proxy that are not local models: aliases and cloud fallbacks */
   groups: z
     .record(
@@ -231,4 +240,7 @@ export const configSchema = z
     }
   });
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = z.infer<typeof configSchema> & {
+  /** keys whose `env:NAME` reference was unset when the file was loaded (read as absent): key path → variable */
+  unsetEnv?: Readonly<Record<string, string>>;
+};

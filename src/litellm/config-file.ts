@@ -50,7 +50,7 @@ export async function readLiteLLMConfig(path: string): Promise<LiteLLMConfigFile
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'file not found' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (code ?? 'cannot be read');
-    throw failedError(`LiteLLM config ${path}: ${why}`, 'Check litellm.configFile in labops.yaml.');
+    throw failedError(`LiteLLM config ${path}: ${why}`, 'Check litellm.configPath in labops.yaml.');
   }
   return parseLiteLLMConfig(text, path);
 }
@@ -124,7 +124,8 @@ function readModels(
   return models;
 }
 
-function readRouting(settings: Record<string, unknown>, name: string, problems: string[]): RoutingSettings {
+/** Fallbacks and aliases of a `router_settings` / `litellm_settings` mapping (also as stored in LiteLLM_Config). */
+export function readRouting(settings: Record<string, unknown>, name: string, problems: string[]): RoutingSettings {
   return {
     fallbacks: readFallbacks(settings.fallbacks, `${name}.fallbacks`, problems),
     contextWindowFallbacks: readFallbacks(settings.context_window_fallbacks, `${name}.context_window_fallbacks`, problems),

@@ -9,6 +9,7 @@ import type { Footprint } from '../../db/footprints.js';
 import type { BotContext } from '../context.js';
 import { collectHosts } from './collect.js';
 import { stateText } from './render.js';
+import { withLastSmoke } from './last-smoke.js';
 
 /** /models: the inventory with each model's live state, VRAM (expected, measured, now) and how it is unloaded. */
 export async function modelsReply(ctx: BotContext, caller: Caller, hosts: string[], progress: (text: string) => void): Promise<Reply> {
@@ -65,7 +66,7 @@ export async function modelsReply(ctx: BotContext, caller: Caller, hosts: string
   const groups = Object.entries(ctx.config.litellm.groups).map(([name, g]) =>
     `${name}: ${[g.servedBy, ...g.fallbacks].filter(Boolean).join(' → ') || (g.cloud ? 'cloud' : '–')}`,
   );
-  return info(
+  const reply = info(
     `${rows.length} models on ${hosts.length} host${hosts.length === 1 ? '' : 's'}`,
     [
       table(['model', 'aliases', 'type', 'engine', 'host', 'state', 'VRAM expected', 'VRAM measured', 'VRAM now', 'idle TTL', 'idle unload'], rows),
@@ -74,4 +75,5 @@ export async function modelsReply(ctx: BotContext, caller: Caller, hosts: string
     ],
     { data: { models: data, groups: ctx.config.litellm.groups } },
   );
+  return await withLastSmoke(ctx, hosts, reply);
 }
