@@ -4,6 +4,7 @@ import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { VERSION } from './core/version.js';
 import { isUserError } from './core/errors.js';
+import { assertSigningConfigured } from './config/security.js';
 import type { AnyCommand } from './chat/command.js';
 import type { AnyJob } from './worker/define-job.js';
 
@@ -75,7 +76,11 @@ async function main(argv: string[]): Promise<number> {
     const loaded = tryLoad(file);
     if (!loaded) return 2;
     const hosts = Object.entries(loaded.config.hosts);
-    return print(`${loaded.file}: ok — ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${hosts.reduce((n, [, h]) => n + Object.keys(h.models).length, 0)} models`, 0);
+    const unsigned =
+      hosts.length > 1 && !loaded.config.security.jobKey
+        ? `\nnote: ${hosts.length} hosts and no security.jobKey here (LABOPS_JOB_KEY is not set): the bot and the workers will not start without it`
+        : '';
+    return print(`${loaded.file}: ok — ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${hosts.reduce((n, [, h]) => n + Object.keys(h.models).length, 0)} models${unsigned}`, 0);
   }
 
   const loaded = tryLoad(flags.config);
@@ -86,6 +91,7 @@ async function main(argv: string[]): Promise<number> {
   const logger = createLogger({ level: verb === 'exec' || quietConsole ? 'warn' : undefined });
 
   try {
+    if (['exec', 'shell', 'worker', 'bot', 'all'].includes(verb)) assertSigningConfigured(config, verb);
     switch (verb) {
       case 'exec':
         return await exec(config, logger, rest, flags);

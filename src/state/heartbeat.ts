@@ -10,6 +10,8 @@ export interface Heartbeat {
   intervalMs: number;
   /** set by a worker that shut down cleanly */
   stoppedAt?: number;
+  /** whether the worker checks job signatures ("off": a one-host lab without a key); what it says, not proof */
+  jobSigning?: 'on' | 'off';
 }
 
 /** A host is offline when its worker has missed three beats. */
@@ -59,6 +61,7 @@ export async function readHeartbeat(redis: Redis, prefix: string, host: string):
     lastBeat: Number(raw.lastBeat),
     intervalMs: Number(raw.intervalMs),
     ...(raw.stoppedAt ? { stoppedAt: Number(raw.stoppedAt) } : {}),
+    ...(raw.jobSigning === 'on' || raw.jobSigning === 'off' ? { jobSigning: raw.jobSigning } : {}),
   };
 }
 
