@@ -21,7 +21,7 @@ export default defineCommand({
     const security = await securityStatus(ctx, reports);
     const online = reports.filter((r) => r.snapshot).length;
     const title = hosts.length === 1 ? `Status of ${hosts[0]}` : `Status of ${online}/${hosts.length} hosts`;
-    const reply = info(title, [...reports.flatMap((r) => hostBlocks(r)), text(''), text(auditLine(audit)), ...securityLines(security, ctx.signing).map((l) => text(l))], {
+    const reply = info(title, [...reports.flatMap((r) => hostBlocks(r)), text(''), ...securityLines(security, ctx.signing).map((l) => text(l)), text(auditLine(audit))], {
       data: { hosts: reports, audit, security },
     });
     if (online < reports.length) reply.tone = 'warn';

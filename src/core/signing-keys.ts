@@ -51,6 +51,16 @@ export class SigningKeys {
     return this.previous !== null;
   }
 
+  /** The previous key's id, or null. */
+  get previousKid(): string | null {
+    return this.previous?.kid ?? null;
+  }
+
+  /** "current" or "current+previous" key ids, as a worker reports them in its heartbeat. */
+  get description(): string {
+    return this.previous ? `${this.current.kid}+${this.previous.kid}` : this.current.kid;
+  }
+
   sign(domain: string, value: unknown): Signature {
     return { v: 1, alg: 'HMAC-SHA-256', kid: this.current.kid, mac: mac(this.current.secret, domain, value) };
   }

@@ -60,7 +60,7 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
   const heartbeat = startHeartbeat(
     ctx.redis,
     config.redis.prefix,
-    { host: hostName, version: VERSION, pid: process.pid, startedAt: ctx.startedAt, intervalMs: config.worker.heartbeatInterval, jobSigning: ctx.signing.keys ? 'on' : 'off' },
+    { host: hostName, version: VERSION, pid: process.pid, startedAt: ctx.startedAt, intervalMs: config.worker.heartbeatInterval, jobSigning: ctx.signing.keys ? 'on' : 'off', ...(ctx.signing.keys ? { jobKeys: ctx.signing.keys.description } : {}) },
     () => undefined, // Redis outages are logged once by logRedisErrors
   );
   if (!ctx.signing.keys) log.warn('jobs are not signed (one host, no LABOPS_JOB_KEY): this worker runs any job queued in its Redis');
