@@ -89,7 +89,7 @@ export function blockingClient(endpoint: RedisEndpoint): Redis {
 
 /**
  * Resolves when the client is connected; within `withinMs` it says clearly that Redis is
- * unreachable, and why when the client was told (a refused password, a certificate it rejects).
+ * unreachable, and why when it is a refused login or a certificate the client rejects.
  */
 export async function ensureRedis(client: Redis, url: string, withinMs = 1_200): Promise<void> {
   if (client.status === 'ready') return;
@@ -124,10 +124,7 @@ export function redisUnreachable(url: string, cause?: unknown) {
       'Nothing was queued. Check redis.tls (ca, servername) and that the URL is rediss:// exactly when the server speaks TLS.',
     );
   }
-  return unavailableError(
-    `Redis at ${safeUrl(url)} is unreachable${why ? `: ${why}` : ''}.`,
-    'Nothing was queued. Start Redis (or fix redis.url / LABOPS_REDIS_URL) and try again.',
-  );
+  return unavailableError(`Redis at ${safeUrl(url)} is unreachable.`, 'Nothing was queued. Start Redis (or fix redis.url / LABOPS_REDIS_URL) and try again.');
 }
 
 const AUTH_ERROR = /NOAUTH|WRONGPASS|invalid password|invalid username-password/i;
