@@ -33,7 +33,7 @@ export function assertSigningConfigured(config: Pick<Config, 'security' | 'hosts
   if (hosts.length <= 1) return;
   throw usageError(
     `labops ${verb}: this config has ${hosts.length} hosts (${hosts.join(', ')}), so jobs must be signed, and no key is set: set LABOPS_JOB_KEY (security.jobKey).`,
-    'Use the same value for the bot and every worker, at least 32 characters, e.g. `openssl rand -base64 32`; see "Signed jobs" in the README.',
+    'Use the same value for the bot and every worker, at least 32 characters, e.g. `openssl rand -base64 32`; see "Signed jobs and notices" in the README.',
   );
 }
 

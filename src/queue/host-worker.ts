@@ -204,7 +204,7 @@ export class HostWorker<Ctx> {
       encodeUserError(
         permissionError(
           `The worker on ${host} refused job ${jobId} (${job.name}): bad signature — ${reason}. It did not run.`,
-          'The bot and the workers must share LABOPS_JOB_KEY (security.jobKey); see "Signed jobs" in the README.',
+          'The bot and the workers must share LABOPS_JOB_KEY (security.jobKey); see "Signed jobs and notices" in the README.',
         ),
       ),
     );
