@@ -4,6 +4,7 @@ import { requesterOf } from '../src/chat/requester.js';
 import { collectHosts } from '../src/bot/status/collect.js';
 import { auditLine, hostBlocks } from '../src/bot/status/render.js';
 import { withLastSmoke } from '../src/bot/status/last-smoke.js';
+import { securityLines, securityStatus } from '../src/bot/status/security.js';
 
 export default defineCommand({
   name: 'status',
@@ -18,10 +19,11 @@ export default defineCommand({
       collectHosts(ctx, hosts, { requestedBy: requesterOf(caller), onProgress: progress }),
       ctx.audit.health(),
     ]);
+    const security = await securityStatus(ctx, reports);
     const online = reports.filter((r) => r.snapshot).length;
     const title = hosts.length === 1 ? `Status of ${hosts[0]}` : `Status of ${online}/${hosts.length} hosts`;
-    const reply = info(title, [...reports.flatMap((r) => hostBlocks(r)), text(''), text(auditLine(audit))], {
-      data: { hosts: reports, audit },
+    const reply = info(title, [...reports.flatMap((r) => hostBlocks(r)), text(''), ...securityLines(security, ctx.signing).map((l) => text(l)), text(auditLine(audit))], {
+      data: { hosts: reports, audit, security },
     });
     if (online < reports.length) reply.tone = 'warn';
     return await withLastSmoke(ctx, hosts, reply);

@@ -5,6 +5,7 @@ import { createLogger, type Logger } from './core/logger.js';
 import { VERSION } from './core/version.js';
 import { isUserError, usageError } from './core/errors.js';
 import { commandListProblems } from './config/command-lists.js';
+import { assertSigningConfigured } from './config/security.js';
 import type { AnyCommand } from './chat/command.js';
 import type { AnyJob } from './worker/define-job.js';
 
@@ -89,7 +90,11 @@ async function main(argv: string[]): Promise<number> {
     if (problems.length > 0) return print(`Invalid configuration ${new ConfigError(loaded.file, problems).message}`, 2, true);
     for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
     const hosts = Object.entries(loaded.config.hosts);
-    return print(`${loaded.file}: ok — ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${hosts.reduce((n, [, h]) => n + Object.keys(h.models).length, 0)} models${loaded.warnings.length > 0 ? ` (${loaded.warnings.length} warning${loaded.warnings.length === 1 ? '' : 's'} above)` : ''}`, 0);
+    const unsigned =
+      hosts.length > 1 && !loaded.config.security.jobKey
+        ? `\nnote: ${hosts.length} hosts and no security.jobKey here (LABOPS_JOB_KEY is not set): the bot and the workers will not start without it`
+        : '';
+    return print(`${loaded.file}: ok — ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${hosts.reduce((n, [, h]) => n + Object.keys(h.models).length, 0)} models${loaded.warnings.length > 0 ? ` (${loaded.warnings.length} warning${loaded.warnings.length === 1 ? '' : 's'} above)` : ''}${unsigned}`, 0);
   }
 
   const loaded = tryLoad(flags.config);
@@ -101,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
   for (const warning of loaded.warnings) logger.info({ config: loaded.file }, warning);
 
   try {
+    if (['exec', 'shell', 'worker', 'bot', 'all'].includes(verb)) assertSigningConfigured(config, verb);
     switch (verb) {
       case 'exec':
         return await exec(config, logger, rest, flags);

@@ -51,6 +51,7 @@ beforeAll(async () => {
       }
     },
     logger,
+    { keys: null },
   );
   monitor = new NvidiaSmiMonitor('gpu-e2e', { enabled: true, sampleInterval: INTERVAL, appsInterval: 10_000 }, logger);
   alerts = new VramAlerts({

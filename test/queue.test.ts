@@ -87,7 +87,7 @@ beforeAll(async () => {
   const { config } = loadConfig(lab.configFile, {});
   ctx = await createWorkerContext(config, 'gpu-1', silentLogger());
   redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  client = new JobClient({ redisUrl: REDIS_URL, prefix: lab.prefix, connection: redis, logger: silentLogger() });
+  client = new JobClient({ redis: REDIS_URL, prefix: lab.prefix, connection: redis, logger: silentLogger() });
 });
 
 afterEach(async () => {
@@ -105,7 +105,7 @@ afterAll(async () => {
 });
 
 function startWorker(shutdownTimeoutMs = 2_000) {
-  worker = new HostWorker({ host: 'gpu-1', redisUrl: REDIS_URL, prefix: lab.prefix, jobs: kinds, ctx, audit: ctx.audit, logger: silentLogger(), concurrency: 2, shutdownTimeoutMs });
+  worker = new HostWorker({ host: 'gpu-1', redis: REDIS_URL, prefix: lab.prefix, jobs: kinds, ctx, audit: ctx.audit, logger: silentLogger(), concurrency: 2, shutdownTimeoutMs, signing: ctx.signing, alerts: ctx.notify });
   worker.start();
 }
 

@@ -64,6 +64,8 @@ describe('/status through the queue and a real worker', () => {
     expect(result.stdout).toMatch(/GPU: +0 NVIDIA H100 80GB HBM3 ▓{9}░ 72,915 MiB \/ 81,559 MiB \(89 %\)/);
     expect(result.stdout).toMatch(/chat-hermes-3-llama-3\.1-8b +chat +script +stopped/);
     expect(result.stdout).toContain('Audit log: ok');
+    // a one-host lab without LABOPS_JOB_KEY may run unsigned, and says so
+    expect(result.stdout).toContain('Jobs: NOT signed — a one-host lab without LABOPS_JOB_KEY');
   });
 
   it('/models lists the inventory with live state', async () => {

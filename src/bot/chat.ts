@@ -25,12 +25,13 @@ export async function startChat(ctx: BotContext, config: Config, logger: Logger,
 function startShellChat(ctx: BotContext, config: Config, logger: Logger, caller: Caller): RunningChat {
   // alerts and the repair log come to the console while no Discord is configured
   const notices = consumeNotices(
-    config.redis.url,
+    ctx.redisTarget,
     config.redis.prefix,
     async (notice) => {
       process.stdout.write(`\n[${notice.channel}] ${renderText(notice.reply).replace(/\n/g, '\n  ')}\n`);
     },
     logger,
+    { keys: ctx.signing.keys },
   );
   const done = runShell(ctx, caller).then(() => 0);
   return {

@@ -8,7 +8,8 @@ import { LabDatabase } from '../db/database.js';
 import { FootprintStore } from '../db/footprints.js';
 import { JobClient } from '../queue/job-client.js';
 import { Notifier } from '../queue/notice-queue.js';
-import { commandClient, type Redis } from '../redis/connection.js';
+import { commandClient, redisTarget, type Redis, type RedisTarget } from '../redis/connection.js';
+import { jobSigning, type JobSigning } from '../config/security.js';
 import { logRedisErrors } from '../redis/log-errors.js';
 
 /** What a command handler reaches the core through (the bot side). */
@@ -18,8 +19,13 @@ export interface BotContext {
   commands: CommandRegistry;
   logger: Logger;
   redis: Redis;
+  /** for messages (no password); connect with `redisTarget` */
   redisUrl: string;
+  /** URL, credentials and TLS: what every Redis client of this process connects with */
+  redisTarget: RedisTarget;
   prefix: string;
+  /** the lab's keys (jobs and notices are signed with them) and the job age bound */
+  signing: JobSigning;
   jobs: JobClient;
   audit: AuditLog;
   footprints: FootprintStore;
@@ -33,14 +39,16 @@ export interface OwnedBotContext extends BotContext {
 /** Connects what command handlers need. Redis or PostgreSQL being down does not stop it: commands say so. */
 export async function createBotContext(config: Config, logger: Logger, commands: readonly AnyCommand[]): Promise<OwnedBotContext> {
   const redisUrl = config.redis.url;
+  const target = redisTarget(config.redis);
+  const signing = jobSigning(config);
   const prefix = config.redis.prefix;
-  const redis = commandClient(redisUrl);
+  const redis = commandClient(target);
   logRedisErrors(redis, redisUrl, logger);
-  const db = new LabDatabase(config.database.url, config.database.schema);
+  const db = new LabDatabase(config.database.url, config.database.schema, config.database.ssl);
   const audit = new AuditLog({ db, redis, redisUrl, prefix, logger });
   await audit.start();
-  const jobs = new JobClient({ redisUrl, prefix, connection: redis, logger });
-  const notify = new Notifier(redis, prefix, logger);
+  const jobs = new JobClient({ redis: target, prefix, connection: redis, logger, keys: signing.keys });
+  const notify = new Notifier(redis, prefix, logger, signing.keys);
   return {
     config,
     inventory: new Inventory(config),
@@ -48,7 +56,9 @@ export async function createBotContext(config: Config, logger: Logger, commands:
     logger,
     redis,
     redisUrl,
+    redisTarget: target,
     prefix,
+    signing,
     jobs,
     audit,
     footprints: new FootprintStore(db),

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { EXAMPLE_CONFIG } from '../core/paths.js';
-import { registerSecret, urlPassword } from '../core/redact.js';
+import { redact, registerSecret, registerUrlSecrets } from '../core/redact.js';
 import { configSchema, type Config } from './schema.js';
 
 export class ConfigError extends Error {
@@ -52,13 +52,15 @@ export function parseConfig(text: string, file = 'labops.yaml', env: NodeJS.Proc
   const unsetRefs = new Map<string, string>();
   const resolved = resolveEnvRefs(raw, [], env, unsetRefs);
   applyEnvOverrides(resolved as Record<string, unknown>, env);
+  // before validation: a message about a URL that does not parse must not show its password either
+  registerRawSecrets(resolved);
 
   const unsetProblems = checkUnsetRefs(resolved, unsetRefs, warnings);
   const result = configSchema.safeParse(resolved, { reportInput: true });
   const reported = new Set(unsetProblems.map((p) => p.path));
   const issues = result.success ? [] : result.error.issues.filter((issue) => !reported.has(issue.path.map(String).join('.')));
   if (unsetProblems.length > 0 || !result.success) {
-    throw new ConfigError(file, [...unsetProblems.map((p) => p.message), ...issues.map((issue) => formatIssue(issue, unsetRefs))]);
+    throw new ConfigError(file, [...unsetProblems.map((p) => p.message), ...issues.map((issue) => redact(formatIssue(issue, unsetRefs)))]);
   }
   registerSecrets(result.data);
   return { ...result.data, unsetEnv: Object.fromEntries(unsetRefs) };
@@ -135,21 +137,48 @@ function applyEnvOverrides(config: Record<string, unknown>, env: NodeJS.ProcessE
   if (env.LABOPS_REDIS_PREFIX) section('redis').prefix = env.LABOPS_REDIS_PREFIX;
   if (env.LABOPS_DATABASE_URL) section('database').url = env.LABOPS_DATABASE_URL;
   if (env.LABOPS_DATABASE_SCHEMA) section('database').schema = env.LABOPS_DATABASE_SCHEMA;
+  if (env.LABOPS_REDIS_PASSWORD) section('redis').password = env.LABOPS_REDIS_PASSWORD;
+  if (env.LABOPS_JOB_KEY) section('security').jobKey = env.LABOPS_JOB_KEY;
+  if (env.LABOPS_PREVIOUS_JOB_KEY) section('security').previousJobKey = env.LABOPS_PREVIOUS_JOB_KEY;
+  for (const name of ['LABOPS_REDIS_URL', 'LABOPS_DATABASE_URL', 'LABOPS_REDIS_PASSWORD', 'LABOPS_JOB_KEY', 'LABOPS_PREVIOUS_JOB_KEY'] as const) {
+    if (name.endsWith('_URL')) registerUrlSecrets(env[name]);
+    else registerSecret(env[name]);
+  }
+}
+
+/** Secrets as written (or resolved from env:), before the schema has looked at them. */
+function registerRawSecrets(config: unknown): void {
+  const at = (...path: string[]): unknown => path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), config);
+  for (const path of [['redis', 'url'], ['database', 'url'], ['litellm', 'databaseUrl']]) {
+    const url = at(...path);
+    if (typeof url === 'string') registerUrlSecrets(url);
+  }
+  for (const path of [['redis', 'password'], ['security', 'jobKey'], ['security', 'previousJobKey'], ['litellm', 'masterKey'], ['litellm', 'saltKey'], ['discord', 'token']]) {
+    const value = at(...path);
+    if (typeof value === 'string') registerSecret(value);
+  }
 }
 
 function registerSecrets(config: Config): void {
   registerSecret(config.discord.token);
   registerSecret(config.litellm.masterKey);
   registerSecret(config.litellm.saltKey);
-  for (const url of [config.redis.url, config.database.url, config.litellm.databaseUrl]) {
-    if (url) registerSecret(urlPassword(url));
-  }
+  registerSecret(config.redis.password);
+  registerSecret(config.security.jobKey);
+  registerSecret(config.security.previousJobKey);
+  for (const url of [config.redis.url, config.database.url, config.litellm.databaseUrl]) registerUrlSecrets(url);
 }
+
+/** Keys whose value is never quoted in a message: secrets, and URLs that may hold a password. */
+const SECRET_KEY = /(^|\.)(token|password|masterKey|saltKey|jobKey|previousJobKey|url|databaseUrl)$/;
 
 function formatIssue(issue: z.core.$ZodIssue, unsetRefs: Map<string, string>): string {
   const path = issue.path.map(String).join('.');
   const at = path || '(top level)';
-  const input = 'input' in issue ? issue.input : undefined;
+  const secret = SECRET_KEY.test(path) && !path.startsWith('hosts.');
+  const given = 'input' in issue ? issue.input : undefined;
+  const input = secret ? undefined : given;
+  const shown = (value: unknown) => (secret ? 'a value not shown here (it may be secret)' : describe(value));
   const unset = unsetRefs.get(path);
   switch (issue.code) {
     case 'invalid_union': {
@@ -165,16 +194,16 @@ function formatIssue(issue: z.core.$ZodIssue, unsetRefs: Map<string, string>): s
     case 'invalid_value':
       return `${at}: expected one of ${issue.values.map(String).join(' | ')}, got ${JSON.stringify(input)}`;
     case 'invalid_type':
-      if (input === undefined) {
+      if (given === undefined) {
         return unset ? `${at}: required, but environment variable ${unset} is not set` : `${at}: required (expected ${issue.expected})`;
       }
-      return `${at}: expected ${issue.expected}, got ${describe(input)}`;
+      return `${at}: expected ${issue.expected}, got ${shown(given)}`;
     case 'unrecognized_keys': {
       const known = knownKeys(issue.path.map(String));
       return `${at}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}${known ? ` (expected ${known})` : ''}`;
     }
     default:
-      return `${at}: ${issue.message}${input !== undefined && issue.code !== 'custom' ? `, got ${describe(input)}` : ''}`;
+      return `${at}: ${issue.message}${input !== undefined && issue.code !== 'custom' ? `, got ${shown(input)}` : ''}`;
   }
 }
 

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { formatDuration, parseDuration } from '../core/duration.js';
+import { MIN_KEY_LENGTH } from '../core/signing-keys.js';
+import { resolveDbSsl } from './db-ssl.js';
 
 /** Names that reach argv, unit names and queue names: a plain, shell-inert alphabet. */
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
@@ -150,11 +152,50 @@ const hostSchema = z.strictObject({
 });
 export type HostConfig = z.infer<typeof hostSchema>;
 
+/** A file the process reads at start (a CA, a certificate, a key): a path, never the PEM itself. */
+const pemFile = z.string().min(1).refine((v) => !v.includes('-----BEGIN'), 'expected the path of a PEM file, not its content');
+
+const redisTlsSchema = z
+  .strictObject({
+    /** CA certificate(s) that signed the server's certificate; default: the system's CAs */
+    ca: pemFile.optional(),
+    /** client certificate and key, where Redis asks for them (tls-auth-clients) */
+    cert: pemFile.optional(),
+    key: pemFile.optional(),
+    /** the name the server's certificate must carry, when it is not the URL's host */
+    servername: z.string().min(1).optional(),
+    /** false accepts any certificate: encrypted, but not authenticated */
+    rejectUnauthorized: z.boolean().default(true),
+  })
+  .refine((t) => Boolean(t.cert) === Boolean(t.key), { message: 'expected both cert and key, or neither' });
+
+/** libpq's sslmode values that labops can honour (no fallback to an unencrypted connection: no allow/prefer). */
+export const SSL_MODES = ['disable', 'require', 'verify-ca', 'verify-full'] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
+const dbSslSchema = z
+  .strictObject({
+    /** default: verify-full when a CA is given, else disable */
+    mode: z.enum(SSL_MODES).optional(),
+    /** the CA that signed the server's certificate (libpq: sslrootcert) */
+    ca: pemFile.optional(),
+    /** client certificate and key (libpq: sslcert, sslkey) */
+    cert: pemFile.optional(),
+    key: pemFile.optional(),
+  })
+  .refine((t) => Boolean(t.cert) === Boolean(t.key), { message: 'expected both cert and key, or neither' });
+export type DbSslConfig = z.infer<typeof dbSslSchema>;
+export type RedisTlsConfig = z.infer<typeof redisTlsSchema>;
+
+const signingKey = z.string().min(MIN_KEY_LENGTH, `expected at least ${MIN_KEY_LENGTH} characters (make one with: openssl rand -base64 32)`);
+
 const litellmSchema = z.strictObject({
   url: z.url().optional(),
   masterKey: z.string().optional(),
   saltKey: z.string().optional(),
   databaseUrl: z.string().optional(),
+  /** TLS for databaseUrl, as database.ssl */
+  databaseSsl: dbSslSchema.optional(),
   configPath: z.string().optional(),
   /** the host whose inventory holds the proxy itself */
   host: z.string().optional(),
@@ -188,16 +229,33 @@ export const configSchema = z
     redis: z
       .strictObject({
         url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
+        /** an ACL user (Redis 6+); also accepted in the URL */
+        username: z.string().min(1).optional(),
+        /** `requirepass` or the ACL user's password (use env:); also accepted in the URL */
+        password: z.string().min(1).optional(),
+        /** TLS options; TLS itself is asked for with a rediss:// URL */
+        tls: redisTlsSchema.optional(),
         prefix: z.string().regex(/^[A-Za-z0-9_-]+$/).default('labops'),
       })
       .prefault({}),
     database: z
       .strictObject({
         url: z.string().regex(/^postgres(ql)?:\/\//, 'expected a postgres:// URL').default('postgres://postgres@127.0.0.1:5432/labops'),
+        ssl: dbSslSchema.optional(),
         schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).default('labops'),
       })
       .prefault({}),
     litellm: litellmSchema.prefault({}),
+    security: z
+      .strictObject({
+        /** signs every job and notice; shared by the bot and every worker (env:LABOPS_JOB_KEY) */
+        jobKey: signingKey.optional(),
+        /** still accepted while the processes of a lab move to a new jobKey */
+        previousJobKey: signingKey.optional(),
+        /** a job older than this (by its signed creation time) is refused */
+        maxJobAge: durationIn(10_000, 7 * 86_400_000).default(600_000),
+      })
+      .prefault({}),
     worker: z
       .strictObject({
         heartbeatInterval: durationIn(100, 10 * 60_000).default(5_000),
@@ -231,6 +289,25 @@ export const configSchema = z
         }
       }
     }
+    if (config.redis.tls && typeof config.redis.url === 'string' && !config.redis.url.startsWith('rediss://')) {
+      ctx.addIssue({ code: 'custom', path: ['redis', 'tls'], message: 'TLS options are set but redis.url is redis://: use a rediss:// URL for TLS' });
+    }
+    const creds = urlCredentials(config.redis.url);
+    if (creds && (creds.username || creds.password) && (config.redis.username || config.redis.password)) {
+      ctx.addIssue({ code: 'custom', path: ['redis', 'password'], message: 'the credentials are given twice: in redis.url and in redis.username/password; keep one' });
+    }
+    for (const [path, url] of [[['database', 'url'], config.database.url], [['litellm', 'databaseUrl'], config.litellm.databaseUrl]] as const) {
+      if (typeof url !== 'string' || !/^postgres(ql)?:\/\//.test(url)) continue; // said by the key's own check
+      const problem = pgUrlProblem(url);
+      if (problem) ctx.addIssue({ code: 'custom', path: [...path], message: problem });
+      else {
+        const ssl = path[0] === 'database' ? config.database.ssl : config.litellm.databaseSsl;
+        const settings = resolveDbSsl(url, ssl);
+        if (settings.mode === 'verify-ca' && !settings.ca) {
+          ctx.addIssue({ code: 'custom', path: [...path], message: 'sslmode verify-ca needs a CA (sslrootcert in the URL, or ssl.ca): without one any certificate of a public CA would pass' });
+        }
+      }
+    }
     if (config.litellm.host && !config.hosts[config.litellm.host]) {
       ctx.addIssue({
         code: 'custom',
@@ -244,3 +321,30 @@ export type Config = z.infer<typeof configSchema> & {
   /** keys whose `env:NAME` reference was unset when the file was loaded (read as absent): key path → variable */
   unsetEnv?: Readonly<Record<string, string>>;
 };
+
+/** The user and password of a URL, or null when it does not parse. */
+function urlCredentials(url: string): { username: string; password: string } | null {
+  try {
+    const u = new URL(url);
+    return { username: u.username, password: u.password };
+  } catch {
+    return null;
+  }
+}
+
+/** Why a PostgreSQL URL cannot be used (never quoting it: it may hold a password), or null. */
+function pgUrlProblem(url: string): string | null {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return 'expected a postgres:// URL (this one does not parse; a password with special characters must be percent-encoded)';
+  }
+  const mode = u.searchParams.get('sslmode');
+  if (mode !== null && !(SSL_MODES as readonly string[]).includes(mode)) {
+    return mode === 'prefer' || mode === 'allow'
+      ? `sslmode=${mode} is not supported: labops never falls back to an unencrypted connection; use disable, require, verify-ca or verify-full`
+      : `expected sslmode to be one of ${SSL_MODES.join(' | ')}, got "${mode}"`;
+  }
+  return null;
+}

@@ -4,9 +4,13 @@
  * one (a password inside a URL, an `sk-` key, a bearer token, a Discord bot token).
  */
 const secrets = new Set<string>();
+/** longest first: a secret that contains another is hidden whole */
+let ordered: string[] = [];
 
 export function registerSecret(value: string | undefined | null): void {
-  if (value && value.length >= 4) secrets.add(value);
+  if (!value || value.length < 4 || secrets.has(value)) return;
+  secrets.add(value);
+  ordered = [...secrets].sort((a, b) => b.length - a.length);
 }
 
 /** `scheme://user:password@host`: the password may hold `/` or `@` unencoded, so it runs to the last `@` of the URL. */
@@ -17,7 +21,7 @@ const DISCORD_TOKEN = /\b[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]
 
 export function redact(text: string): string {
   let out = text;
-  for (const secret of secrets) out = out.split(secret).join('***');
+  for (const secret of ordered) out = out.split(secret).join('***');
   return out
     .replace(URL_PASSWORD, '$1***@')
     .replace(SK_KEY, 'sk-***')
@@ -35,6 +39,29 @@ export function urlPassword(url: string): string | null {
   }
   const match = /^[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:(.+)@[^@]*$/i.exec(url);
   return match ? match[1]! : null;
+}
+
+/**
+ * Registers the password of a connection URL as a secret, also when the URL does not parse (a
+ * missing ":" after the scheme, an unencoded "@" or "/" in the password): the user part runs from
+ * "//" (or the start) to the last "@", and the password from its first ":".
+ */
+export function registerUrlSecrets(url: string | undefined | null): void {
+  if (!url) return;
+  const start = url.indexOf('//');
+  const rest = start === -1 ? url : url.slice(start + 2);
+  const at = rest.lastIndexOf('@');
+  if (at === -1) return;
+  const userinfo = rest.slice(0, at);
+  const colon = userinfo.indexOf(':');
+  if (colon === -1) return;
+  const password = userinfo.slice(colon + 1);
+  registerSecret(password);
+  try {
+    registerSecret(decodeURIComponent(password));
+  } catch {
+    // not percent-encoded: registered as it is
+  }
 }
 
 /** A URL as it may be shown: password replaced. */

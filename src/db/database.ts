@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { errorMessage } from '../core/errors.js';
 import { migrate } from './migrations.js';
-import { createPool, describeDatabase, ensureDatabase, type Pool } from './pool.js';
+import { createPool, describeDatabase, ensureDatabase, type DbSslConfig, type Pool } from './pool.js';
 
 /**
  * labops' own database: one pool, one schema, migrated once per process. Its stores (the audit
@@ -15,8 +15,9 @@ export class LabDatabase {
   constructor(
     readonly url: string,
     readonly schema: string,
+    private readonly ssl?: DbSslConfig,
   ) {
-    this.pool = createPool(url);
+    this.pool = createPool(url, ssl);
   }
 
   /** `"schema".name`, quoted. */
@@ -32,7 +33,7 @@ export class LabDatabase {
   async migrate(): Promise<number[]> {
     if (this.migrated) return [];
     this.migrating ??= (async () => {
-      await ensureDatabase(this.url);
+      await ensureDatabase(this.url, this.ssl);
       const applied = await migrate(this.pool, this.schema);
       this.migrated = true;
       return applied;

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { formatDuration } from '../core/duration.js';
 import { failedError, unavailableError, type UserError } from '../core/errors.js';
 import { redact } from '../core/redact.js';
-import { createPool } from '../db/pool.js';
+import { createPool, type DbSslConfig } from '../db/pool.js';
 
 /** A model row of `"LiteLLM_ProxyModelTable"` as stored: string params are still encrypted. */
 export interface DbModel {
@@ -41,6 +41,8 @@ export interface LiteLLMColumns {
 export interface LiteLLMDbOptions {
   /** per query, connecting included (default 5 s) */
   timeoutMs?: number;
+  /** TLS (litellm.databaseSsl); the URL's own sslmode/sslrootcert win */
+  ssl?: DbSslConfig;
 }
 
 /** LiteLLM's default admin user (`LITELLM_PROXY_ADMIN_NAME`), unless `PROXY_ADMIN_ID` is set. */
@@ -58,7 +60,7 @@ export class LiteLLMDb {
 
   constructor(url: string, opts: LiteLLMDbOptions = {}) {
     this.name = `LiteLLM's database (${describeUrl(url)})`;
-    this.pool = createPool(url);
+    this.pool = createPool(url, opts.ssl);
     this.timeoutMs = opts.timeoutMs ?? 5_000;
   }
 

@@ -25,7 +25,7 @@ export function proxyClient(config: LiteLLMConfig, opts: { llmTimeoutMs?: number
 
 export function litellmDb(config: LiteLLMConfig): Configured<LiteLLMDb> {
   const url = config.litellm.databaseUrl;
-  return url ? { ok: true, value: openLiteLLMDb(url) } : missing(config, 'litellm.databaseUrl');
+  return url ? { ok: true, value: openLiteLLMDb(url, { ssl: config.litellm.databaseSsl }) } : missing(config, 'litellm.databaseUrl');
 }
 
 export function saltKeys(config: LiteLLMConfig): Configured<LiteLLMKeys> {

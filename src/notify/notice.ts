@@ -1,4 +1,5 @@
 import type { Reply } from '../core/reply.js';
+import type { Signature } from '../core/signing-keys.js';
 
 export type NoticeChannel = 'alert' | 'log';
 
@@ -8,6 +9,8 @@ export interface Notice {
   key?: string;
   reply: Reply;
   at: number;
+  /** by the process that raised it, under the lab's job key; absent in a lab that runs unsigned */
+  sig?: Signature;
 }
 
 /** Thrown by a notice handler to have the notice retried after `ms` (Discord's 429, a 5xx). */

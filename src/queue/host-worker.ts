@@ -1,19 +1,21 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { z } from 'zod';
 import type { AuditEntry } from '../audit/entry.js';
-import { requesterSchema, type AnyContract, type JobRun, type Requester } from '../contracts/define.js';
+import type { AnyContract, JobRun, Requester } from '../contracts/define.js';
+import { checkEnvelope, type ClaimedJob } from '../contracts/job-envelope.js';
 import { encodeUserError } from '../contracts/user-error-wire.js';
+import type { JobSigning } from '../config/security.js';
 import { formatDuration } from '../core/duration.js';
-import { errorMessage, failedError, isUserError, usageError } from '../core/errors.js';
+import { errorMessage, failedError, isUserError, permissionError, usageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { logChangedErrors } from '../core/log-on-change.js';
 import { redact, redactDeep } from '../core/redact.js';
-import { blockingClient, isConnectionError, type Redis } from '../redis/connection.js';
+import type { NoticeSink } from '../notify/notice.js';
+import { blockingClient, isConnectionError, type Redis, type RedisEndpoint } from '../redis/connection.js';
 import { closeWithin } from './close-within.js';
 import { RETENTION } from './job-client.js';
 import { hostQueueName } from './names.js';
-
-const envelopeSchema = z.object({ payload: z.unknown(), requestedBy: requesterSchema.nullable() });
+import { refusedJobReply, refusedJobsKey } from './refused-job.js';
 
 /** A job kind as this queue runs it: the contract, and a processor of its (validated) payload. */
 export interface Processor<Ctx> {
@@ -23,7 +25,7 @@ export interface Processor<Ctx> {
 
 export interface HostWorkerOptions<Ctx> {
   host: string;
-  redisUrl: string;
+  redis: RedisEndpoint;
   prefix: string;
   jobs: readonly Processor<Ctx>[];
   ctx: Ctx;
@@ -35,17 +37,25 @@ export interface HostWorkerOptions<Ctx> {
   lockDurationMs?: number;
   /** how often stalled jobs are looked for (default: the lock duration) */
   stalledIntervalMs?: number;
+  /** the lab's keys (null: a one-host lab that runs unsigned) and how old a job may be */
+  signing: JobSigning;
+  /** where the alert about a refused job goes (the notice queue, signed) */
+  alerts: NoticeSink;
 }
 
 /**
- * Consumes one host's queue. Every payload is validated against its contract (it is untrusted
- * input: an invalid one fails without retry), every processor gets an abort signal that fires on
- * its timeout or on cancellation, and every job writes an audit row.
+ * Consumes one host's queue. A job must be signed by the lab's key, for this host, kind and job
+ * id, and be recent (unless the lab runs unsigned): one that is not is refused without running,
+ * without retry, audited as `refused` with what it claimed, and alerted. Every payload is
+ * validated against its contract (it is untrusted input: an invalid one fails without retry),
+ * every processor gets an abort signal that fires on its timeout or on cancellation, and every
+ * job writes an audit row.
  */
 export class HostWorker<Ctx> {
   private worker: Worker | null = null;
   private client: Redis | null = null;
   private readonly byKind: Map<string, Processor<Ctx>>;
+  private refusals = { day: '', count: 0 };
 
   constructor(private readonly opts: HostWorkerOptions<Ctx>) {
     this.byKind = new Map(opts.jobs.map((j) => [j.contract.kind, j]));
@@ -53,7 +63,7 @@ export class HostWorker<Ctx> {
 
   start(): void {
     const { host, logger } = this.opts;
-    this.client = blockingClient(this.opts.redisUrl);
+    this.client = blockingClient(this.opts.redis);
     this.client.on('error', () => undefined); // reported through the worker's error event
     this.worker = new Worker(hostQueueName(host), (job, _token, signal) => this.process(job, signal), {
       connection: this.client,
@@ -75,21 +85,21 @@ export class HostWorker<Ctx> {
   }
 
   private async process(job: Job, bullSignal?: AbortSignal): Promise<unknown> {
-    const { ctx, host, logger } = this.opts;
+    const { ctx, host, logger, signing } = this.opts;
     const startedAt = new Date();
     const def = this.byKind.get(job.name);
-    const envelope = envelopeSchema.safeParse(job.data);
-    const requestedBy: Requester | null = envelope.success ? envelope.data.requestedBy : null;
+    const checked = checkEnvelope(job.data, signing.keys, { host, kind: job.name, jobId: job.id ?? '', maxAgeMs: this.maxAgeMs(job, def) });
+    const requestedBy: Requester | null = checked.ok ? checked.requestedBy : null;
 
     let detail: unknown;
-    const audit = (outcome: string, error: string | null, args: unknown) =>
+    const audit = (outcome: string, error: string | null, args: unknown, actor: Partial<Requester> | null = requestedBy) =>
       this.opts.audit.record({
         kind: 'job',
-        actorId: requestedBy?.id ?? 'labops',
-        actorName: requestedBy?.name ?? 'labops',
-        role: requestedBy?.role ?? null,
-        adapter: requestedBy?.adapter ?? 'worker',
-        channel: requestedBy?.channel ?? null,
+        actorId: actor?.id ?? 'labops',
+        actorName: actor?.name ?? 'labops',
+        role: actor?.role ?? null,
+        adapter: actor?.adapter ?? 'worker',
+        channel: actor?.channel ?? null,
         command: job.name,
         args: redactDeep((args && typeof args === 'object' ? args : {}) as Record<string, unknown>),
         host,
@@ -101,15 +111,16 @@ export class HostWorker<Ctx> {
         ...(detail === undefined ? {} : { detail: redactDeep(detail) }),
       });
 
-    if (!def || !envelope.success) {
-      const reason = !def ? `unknown job kind "${job.name}"` : `malformed job data: ${envelope.error ? z.prettifyError(envelope.error).replace(/\n/g, '; ') : '?'}`;
+    if (!checked.ok && checked.kind === 'signature') return await this.refuse(job, checked.reason, checked.claimed, audit);
+    if (!def || !checked.ok) {
+      const reason = !def ? `unknown job kind "${job.name}"` : checked.ok ? '?' : checked.reason;
       await audit('invalid', reason, null);
       throw new UnrecoverableError(encodeUserError(usageError(`The worker on ${host} refused job ${job.id}: ${reason}.`)));
     }
-    const payload = def.contract.payload.safeParse(envelope.data.payload);
+    const payload = def.contract.payload.safeParse(checked.payload);
     if (!payload.success) {
       const reason = z.prettifyError(payload.error).replace(/\n/g, '; ');
-      await audit('invalid', reason, envelope.data.payload);
+      await audit('invalid', reason, checked.payload);
       throw new UnrecoverableError(encodeUserError(usageError(`The worker on ${host} refused job ${job.id} (${job.name}): invalid payload: ${reason}`)));
     }
 
@@ -155,6 +166,48 @@ export class HostWorker<Ctx> {
       clearTimeout(timer);
       bullSignal?.removeEventListener('abort', onCancel);
     }
+  }
+
+  /**
+   * How old (by its signed creation time) a job may be when an attempt starts: `maxJobAge` for
+   * its first attempt; a re-run (after a stalled worker, or a retry) may also be as late as the
+   * first attempt could have run, so its kind's timeout and the stall window are added. BullMQ's
+   * attempt counters are not signed: a job queued again by someone who can write to Redis can pass
+   * as a re-run, so that longer bound is the one that holds against a replay.
+   */
+  private maxAgeMs(job: Job, def: Processor<Ctx> | undefined): number {
+    const rerun = job.attemptsStarted > 1 || job.attemptsMade > 0 || job.stalledCounter > 0;
+    if (!rerun || !def) return this.opts.signing.maxJobAgeMs;
+    const lock = this.opts.lockDurationMs ?? 30_000;
+    return this.opts.signing.maxJobAgeMs + def.contract.timeoutMs + lock + (this.opts.stalledIntervalMs ?? lock);
+  }
+
+  /** A job whose signature does not hold: not run, not retried; audited with what it claimed, logged, alerted. */
+  private async refuse(
+    job: Job,
+    reason: string,
+    claimed: ClaimedJob,
+    audit: (outcome: string, error: string | null, args: unknown, actor?: Partial<Requester> | null) => Promise<void>,
+  ): Promise<never> {
+    const { host, logger } = this.opts;
+    const jobId = job.id ?? '?';
+    const who = claimed.requestedBy;
+    logger.warn({ jobId, kind: job.name, host, reason, claimedBy: who?.name ?? null, claimedRole: who?.role ?? null }, `refused job ${jobId} (${job.name}): bad signature — ${reason}`);
+    // the claimed requester goes in the row as claimed, with no fallback to "labops"
+    await audit('refused', `bad signature: ${reason}`, claimed.payload, who ?? { id: '?', name: '(no requester)', adapter: 'unknown' });
+    const day = new Date().toISOString().slice(0, 10);
+    this.refusals = this.refusals.day === day ? { day, count: this.refusals.count + 1 } : { day, count: 1 };
+    await this.opts.alerts
+      .post('alert', refusedJobReply({ host, jobId, kind: job.name, reason, claimed, today: this.refusals.count }), { key: refusedJobsKey(host) })
+      .catch((err: unknown) => logger.error({ err, jobId }, 'could not raise the alert about a refused job'));
+    throw new UnrecoverableError(
+      encodeUserError(
+        permissionError(
+          `The worker on ${host} refused job ${jobId} (${job.name}): bad signature — ${reason}. It did not run.`,
+          'The bot and the workers must share LABOPS_JOB_KEY (security.jobKey); see "Signed jobs and notices" in the README.',
+        ),
+      ),
+    );
   }
 
   /** Lets running jobs finish within the deadline, then aborts them and closes. */

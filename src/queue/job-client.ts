@@ -8,7 +8,9 @@ import { formatDuration } from '../core/duration.js';
 import { failedError, unavailableError, type UserError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { logChangedErrors } from '../core/log-on-change.js';
-import { blockingClient, ensureRedis, isConnectionError, redisUnreachable, type Redis } from '../redis/connection.js';
+import { blockingClient, endpointUrl, ensureRedis, isConnectionError, redisUnreachable, type Redis, type RedisEndpoint } from '../redis/connection.js';
+import { createEnvelope } from '../contracts/job-envelope.js';
+import type { SigningKeys } from '../core/signing-keys.js';
 import { closeWithin } from './close-within.js';
 import { hostQueueName } from './names.js';
 
@@ -48,10 +50,16 @@ export const RETENTION = {
   removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
 } satisfies JobsOptions;
 
-/** What a job carries: the payload for its processor and who asked, for the worker's audit row. */
-export interface JobEnvelope {
-  payload: unknown;
-  requestedBy: Requester | null;
+export type { JobEnvelope } from '../contracts/job-envelope.js';
+
+export interface JobClientOptions {
+  /** where QueueEvents connect (with the same credentials and TLS as `connection`) */
+  redis: RedisEndpoint;
+  prefix: string;
+  connection: Redis;
+  logger: Logger;
+  /** signs every job; null or absent: unsigned (a one-host lab without a key) */
+  keys?: SigningKeys | null;
 }
 
 /** How often a job being waited for is looked at: one that vanished (Redis restarted empty) is told at once. */
@@ -70,7 +78,11 @@ export class JobClient {
   private readonly events = new Map<string, Promise<QueueEvents>>();
   private readonly eventClients: Redis[] = [];
 
-  constructor(private readonly opts: { redisUrl: string; prefix: string; connection: Redis; logger: Logger }) {}
+  private readonly redisUrl: string;
+
+  constructor(private readonly opts: JobClientOptions) {
+    this.redisUrl = endpointUrl(opts.redis);
+  }
 
   private queue(host: string): Queue {
     let queue = this.queues.get(host);
@@ -89,9 +101,10 @@ export class JobClient {
   }
 
   async submit<C extends AnyContract>(contract: C, host: string, payload: PayloadOf<C>, opts: SubmitOptions): Promise<Submitted> {
-    await ensureRedis(this.opts.connection, this.opts.redisUrl);
+    await ensureRedis(this.opts.connection, this.redisUrl);
     const jobId = randomUUID();
-    const envelope: JobEnvelope = { payload, requestedBy: opts.requestedBy };
+    // a deduplicated submit gets the existing job back (signed by its own submitter); this envelope is then dropped
+    const envelope = createEnvelope(this.opts.keys ?? null, { kind: contract.kind, host, jobId, createdAt: Date.now(), requestedBy: opts.requestedBy, payload });
     try {
       const job = await this.queue(host).add(contract.kind, envelope, {
         jobId,
@@ -101,7 +114,7 @@ export class JobClient {
       });
       return { jobId: job.id ?? jobId, deduplicated: job.id !== jobId };
     } catch (err) {
-      if (isConnectionError(err)) throw redisUnreachable(this.opts.redisUrl);
+      if (isConnectionError(err)) throw redisUnreachable(this.redisUrl);
       throw err;
     }
   }
@@ -127,7 +140,7 @@ export class JobClient {
 
   /** The job (waiting or running) that holds this deduplication id, or null. */
   async runningDuplicate(host: string, deduplicationId: string): Promise<string | null> {
-    await ensureRedis(this.opts.connection, this.opts.redisUrl);
+    await ensureRedis(this.opts.connection, this.redisUrl);
     return (await this.queue(host).getDeduplicationJobId(deduplicationId)) ?? null;
   }
 
@@ -219,13 +232,13 @@ export class JobClient {
   }
 
   async counts(host: string): Promise<Record<string, number>> {
-    await ensureRedis(this.opts.connection, this.opts.redisUrl);
+    await ensureRedis(this.opts.connection, this.redisUrl);
     return await this.queue(host).getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed');
   }
 
   /** Newest jobs of a host, running and waiting first. */
   async list(host: string, limit = 20): Promise<JobSummary[]> {
-    await ensureRedis(this.opts.connection, this.opts.redisUrl);
+    await ensureRedis(this.opts.connection, this.redisUrl);
     const queue = this.queue(host);
     const jobs = await queue.getJobs(['active', 'waiting', 'prioritized', 'delayed', 'failed', 'completed'], 0, limit - 1, false);
     const summaries = await Promise.all(
@@ -254,8 +267,8 @@ export class JobClient {
     let pending = this.events.get(host);
     if (!pending) {
       pending = (async () => {
-        await ensureRedis(this.opts.connection, this.opts.redisUrl);
-        const client = blockingClient(this.opts.redisUrl);
+        await ensureRedis(this.opts.connection, this.redisUrl);
+        const client = blockingClient(this.opts.redis);
         this.eventClients.push(client);
         const events = new QueueEvents(hostQueueName(host), { connection: client, prefix: this.opts.prefix });
         const errors = logChangedErrors(this.opts.logger, 'queue events error', { host });

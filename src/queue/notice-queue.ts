@@ -7,11 +7,18 @@ import { redactDeep } from '../core/redact.js';
 import { NOTIFY_QUEUE } from './names.js';
 import { logChangedErrors } from '../core/log-on-change.js';
 import { closeWithin } from './close-within.js';
-import { blockingClient } from '../redis/connection.js';
+import { blockingClient, key, type RedisEndpoint } from '../redis/connection.js';
+import type { SigningKeys } from '../core/signing-keys.js';
+import { checkNotice, signNotice } from '../notify/signed-notice.js';
+
+/** How many notices the chat side dropped because their signature did not hold (a counter in Redis). */
+export const droppedNoticesKey = (prefix: string) => key(prefix, 'security', 'dropped-notices');
 
 /**
  * Alerts and log posts go through a queue consumed by the chat side, so one raised while Discord
  * or the bot is down is delivered when they are back. A notice is retried until it is delivered.
+ * Each is signed with the lab's key (when it has one), so nothing else that can write to Redis can
+ * make the bot post into the team's channels.
  */
 export class Notifier implements NoticeSink {
   private readonly queue: Queue;
@@ -20,6 +27,8 @@ export class Notifier implements NoticeSink {
     connection: Redis,
     prefix: string,
     private readonly logger: Logger,
+    /** the lab's keys; null or absent: notices go unsigned (a one-host lab without a key) */
+    private readonly keys: SigningKeys | null = null,
   ) {
     this.queue = new Queue(NOTIFY_QUEUE, { connection, prefix, skipWaitingForReady: true });
     const errors = logChangedErrors(logger, 'notify queue error');
@@ -28,7 +37,7 @@ export class Notifier implements NoticeSink {
   }
 
   async post(channel: NoticeChannel, reply: Reply, opts: { key?: string } = {}): Promise<void> {
-    const notice: Notice = { channel, reply: redactDeep(reply), at: Date.now(), ...(opts.key ? { key: opts.key } : {}) };
+    const notice = signNotice(this.keys, { channel, reply: redactDeep(reply), at: Date.now(), ...(opts.key ? { key: opts.key } : {}) });
     try {
       await this.queue.add(channel, notice, {
         attempts: Number.MAX_SAFE_INTEGER,
@@ -47,19 +56,37 @@ export class Notifier implements NoticeSink {
   }
 }
 
-/** The chat side's consumer: one notice at a time, in order, retried with backoff (or after RetryLater's delay). */
+export interface NoticeTrust {
+  /** the lab's keys: a notice not signed by one of them is dropped; null: a one-host lab that runs unsigned */
+  keys: SigningKeys | null;
+}
+
+/**
+ * The chat side's consumer: one notice at a time, in order, retried with backoff (or after
+ * RetryLater's delay). A notice whose signature does not hold is never handed on: it is dropped
+ * with a log line and counted (`droppedNoticesKey`).
+ */
 export function consumeNotices(
-  redisUrl: string,
+  redis: RedisEndpoint,
   prefix: string,
   handler: (notice: Notice, jobId: string) => Promise<void>,
   logger: Logger,
+  trust: NoticeTrust,
 ): { close(): Promise<void> } {
-  const client = blockingClient(redisUrl);
+  const client = blockingClient(redis);
   client.on('error', () => undefined);
   const worker = new Worker(
     NOTIFY_QUEUE,
     async (job: Job) => {
-      await handler(job.data as Notice, job.id ?? '?');
+      const checked = checkNotice(job.data, trust.keys);
+      if (!checked.ok) {
+        const title = (job.data as { reply?: { title?: unknown } } | null)?.reply?.title;
+        const dropped = await client.incr(droppedNoticesKey(prefix)).catch(() => null);
+        logger.warn({ jobId: job.id, channel: job.name, reason: checked.reason, title: typeof title === 'string' ? title.slice(0, 200) : null, dropped }, `dropped notice ${job.id}: ${checked.reason}; it is not posted`);
+        return { dropped: checked.reason };
+      }
+      await handler(checked.notice, job.id ?? '?');
+      return undefined;
     },
     {
       connection: client,

@@ -10,6 +10,10 @@ export interface Heartbeat {
   intervalMs: number;
   /** set by a worker that shut down cleanly */
   stoppedAt?: number;
+  /** whether the worker checks job signatures ("off": a one-host lab without a key); what it says, not proof */
+  jobSigning?: 'on' | 'off';
+  /** the ids (never the keys) of the keys it accepts: "current" or "current+previous" */
+  jobKeys?: string;
 }
 
 /** A host is offline when its worker has missed three beats. */
@@ -28,7 +32,7 @@ export function startHeartbeat(
     try {
       await redis
         .multi()
-        .hset(hbKey(prefix, beat.host), { ...beat, lastBeat: Date.now() })
+        .hset(hbKey(prefix, beat.host), { ...withoutUndefined(beat), lastBeat: Date.now() })
         .hdel(hbKey(prefix, beat.host), 'stoppedAt')
         .pexpire(hbKey(prefix, beat.host), 7 * 24 * 3600 * 1000)
         .exec();
@@ -59,9 +63,15 @@ export async function readHeartbeat(redis: Redis, prefix: string, host: string):
     lastBeat: Number(raw.lastBeat),
     intervalMs: Number(raw.intervalMs),
     ...(raw.stoppedAt ? { stoppedAt: Number(raw.stoppedAt) } : {}),
+    ...(raw.jobSigning === 'on' || raw.jobSigning === 'off' ? { jobSigning: raw.jobSigning } : {}),
+    ...(raw.jobKeys && /^[0-9a-f]{8}(\+[0-9a-f]{8})?$/.test(raw.jobKeys) ? { jobKeys: raw.jobKeys } : {}),
   };
 }
 
 export function isOnline(hb: Heartbeat | null, now = Date.now()): boolean {
   return hb !== null && hb.stoppedAt === undefined && now - hb.lastBeat <= MISSED_BEATS * hb.intervalMs;
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -10,7 +10,8 @@ import { HostFacts } from '../host/facts.js';
 import { LabDatabase } from '../db/database.js';
 import { FootprintStore } from '../db/footprints.js';
 import { Notifier } from '../queue/notice-queue.js';
-import { commandClient, type Redis } from '../redis/connection.js';
+import { commandClient, redisTarget, type Redis, type RedisTarget } from '../redis/connection.js';
+import { jobSigning, type JobSigning } from '../config/security.js';
 import { logRedisErrors } from '../redis/log-errors.js';
 import { spendLogActivity, type SpendLogActivity } from './lifecycle/activity.js';
 
@@ -22,7 +23,11 @@ export interface WorkerContext {
   host: HostConfig;
   logger: Logger;
   redis: Redis;
+  /** URL, credentials and TLS: what every Redis client of this process connects with */
+  redisTarget: RedisTarget;
   prefix: string;
+  /** the lab's keys (jobs and notices are signed and checked with them) and the job age bound */
+  signing: JobSigning;
   audit: AuditLog;
   footprints: FootprintStore;
   /** when models last served a request (LiteLLM's spend logs); null without `litellm.databaseUrl` */
@@ -44,14 +49,16 @@ export async function createWorkerContext(config: Config, hostName: string, logg
   const host = inventory.host(hostName);
   const log = logger.child({ host: hostName });
   const redisUrl = config.redis.url;
+  const target = redisTarget(config.redis);
+  const signing = jobSigning(config);
   const prefix = config.redis.prefix;
-  const redis = commandClient(redisUrl);
+  const redis = commandClient(target);
   logRedisErrors(redis, redisUrl, log);
-  const db = new LabDatabase(config.database.url, config.database.schema);
+  const db = new LabDatabase(config.database.url, config.database.schema, config.database.ssl);
   const audit = new AuditLog({ db, redis, redisUrl, prefix, logger: log });
   const activity = spendLogActivity(config);
   await audit.start();
-  const notify = new Notifier(redis, prefix, log);
+  const notify = new Notifier(redis, prefix, log, signing.keys);
   const gpu = new NvidiaSmiMonitor(hostName, host.gpu, log);
   const engines = new Map<string, Engine>();
   return {
@@ -61,7 +68,9 @@ export async function createWorkerContext(config: Config, hostName: string, logg
     host,
     logger: log,
     redis,
+    redisTarget: target,
     prefix,
+    signing,
     audit,
     footprints: new FootprintStore(db),
     activity,

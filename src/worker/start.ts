@@ -34,8 +34,10 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
   void ctx.facts.prime().catch((err: unknown) => log.warn({ err }, 'could not read host facts'));
   const worker = new HostWorker({
     host: hostName,
-    redisUrl: config.redis.url,
+    redis: ctx.redisTarget,
     prefix: config.redis.prefix,
+    signing: ctx.signing,
+    alerts: ctx.notify,
     jobs,
     ctx,
     audit: ctx.audit,
@@ -47,7 +49,8 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
   });
   worker.start();
   // idle models are stopped through the same serialised, audited path as /stop: a model.stop job
-  const selfQueue = new JobClient({ redisUrl: config.redis.url, prefix: config.redis.prefix, connection: ctx.redis, logger: log });
+  // …signed like the bot's jobs, as "labops (idle unload)"
+  const selfQueue = new JobClient({ redis: ctx.redisTarget, prefix: config.redis.prefix, connection: ctx.redis, logger: log, keys: ctx.signing.keys });
   const idleUnload = startIdleUnload(ctx, {
     intervalMs: config.worker.idleCheckInterval,
     async submit(ref, ttlMs) {
@@ -57,10 +60,11 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
   const heartbeat = startHeartbeat(
     ctx.redis,
     config.redis.prefix,
-    { host: hostName, version: VERSION, pid: process.pid, startedAt: ctx.startedAt, intervalMs: config.worker.heartbeatInterval },
+    { host: hostName, version: VERSION, pid: process.pid, startedAt: ctx.startedAt, intervalMs: config.worker.heartbeatInterval, jobSigning: ctx.signing.keys ? 'on' : 'off', ...(ctx.signing.keys ? { jobKeys: ctx.signing.keys.description } : {}) },
     () => undefined, // Redis outages are logged once by logRedisErrors
   );
-  log.info({ version: VERSION, queue: `host.${hostName}` }, 'worker started');
+  if (!ctx.signing.keys) log.warn('jobs are not signed (one host, no LABOPS_JOB_KEY): this worker runs any job queued in its Redis');
+  log.info({ version: VERSION, queue: `host.${hostName}`, jobSigning: ctx.signing.keys ? `key ${ctx.signing.keys.kid}` : 'off' }, 'worker started');
 
   return {
     ctx,

@@ -77,6 +77,10 @@ export function createTestLab(overrides: { hosts?: Record<string, unknown>; loca
     LABOPS_LOG_LEVEL: process.env.LABOPS_LOG_LEVEL ?? 'warn',
     PATH: binDir,
     DISCORD_TOKEN: '',
+    // one-host test labs run unsigned unless a test sets a key (multi-host.test.ts does)
+    LABOPS_JOB_KEY: '',
+    LABOPS_PREVIOUS_JOB_KEY: '',
+    LABOPS_REDIS_PASSWORD: '',
   };
   return {
     dir,

@@ -265,7 +265,7 @@ export class SimulatedGpu {
 /** Collects the notices the worker posts (the chat side is not running in these tests). */
 export function collectNotices(prefix: string): { notices: Notice[]; waitFor(match: (n: Notice) => boolean, timeoutMs?: number): Promise<Notice>; close(): Promise<void> } {
   const notices: Notice[] = [];
-  const consumer = consumeNotices(REDIS_URL, prefix, async (notice) => void notices.push(notice), silentLogger());
+  const consumer = consumeNotices(REDIS_URL, prefix, async (notice) => void notices.push(notice), silentLogger(), { keys: null });
   return {
     notices,
     waitFor: (match, timeoutMs = 15_000) => waitFor(() => notices.find(match), timeoutMs, 'a matching notice'),

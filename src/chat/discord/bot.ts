@@ -86,7 +86,7 @@ export async function startDiscord(ctx: BotContext, logger: Logger, options: Dis
   // Notices get their own REST client that gives up on a 429 at once: the queue retries them later.
   const noticeRest = new REST({ ...restOptions, rejectOnRateLimit: () => true, retries: 0 }).setToken(d.token);
   const poster = new NoticePoster({ config: ctx.config, redis: ctx.redis, prefix: ctx.prefix, rest: new DiscordRest(noticeRest), actions, logger: log });
-  const notices = consumeNotices(ctx.redisUrl, ctx.prefix, (notice, jobId) => poster.deliver(notice, jobId), log);
+  const notices = consumeNotices(ctx.redisTarget, ctx.prefix, (notice, jobId) => poster.deliver(notice, jobId), log, { keys: ctx.signing.keys });
   const expiry = startConfirmExpiry({ ctx, confirms, rest, logger: log }, options.sweepIntervalMs ?? 1_000);
 
   let closed: Promise<void> | undefined;

@@ -1,4 +1,4 @@
-import { createPool, type Pool } from '../../db/pool.js';
+import { createPool, type DbSslConfig, type Pool } from '../../db/pool.js';
 import type { ModelRef } from '../../config/inventory.js';
 import type { Config } from '../../config/schema.js';
 import { activityNames } from '../../config/idle-policy.js';
@@ -11,8 +11,8 @@ import { activityNames } from '../../config/idle-policy.js';
 export class SpendLogActivity {
   private readonly pool: Pool;
 
-  constructor(databaseUrl: string) {
-    this.pool = createPool(databaseUrl);
+  constructor(databaseUrl: string, ssl?: DbSslConfig) {
+    this.pool = createPool(databaseUrl, ssl);
   }
 
   /**
@@ -43,5 +43,5 @@ export class SpendLogActivity {
 
 /** The spend-log reader of `litellm.databaseUrl`, or null when none is configured. */
 export function spendLogActivity(config: Pick<Config, 'litellm'>): SpendLogActivity | null {
-  return config.litellm.databaseUrl ? new SpendLogActivity(config.litellm.databaseUrl) : null;
+  return config.litellm.databaseUrl ? new SpendLogActivity(config.litellm.databaseUrl, config.litellm.databaseSsl) : null;
 }
