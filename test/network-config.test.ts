@@ -135,7 +135,7 @@ describe('who must sign', () => {
     expect(signing.maxJobAgeMs).toBe(120_000);
     expect(signing.keys?.hasPrevious).toBe(true);
     expect(jobSigning(parseConfig(hosts(1), 'x', {}))).toEqual({ keys: null, maxJobAgeMs: 600_000 });
-    expect(problems(`security: { maxJobAge: 1s }\n${hosts(1)}`)).toEqual(['security.maxJobAge: expected at least 10s, got number 1000']);
+    expect(problems(`security: { maxJobAge: 1s }\n${hosts(1)}`)).toEqual(['security.maxJobAge: expected a duration from 10 s to 7 d, got "1s"']);
   });
 });
 

@@ -49,7 +49,7 @@ beforeAll(async () => {
     DISCORD_TOKEN: '',
     LITELLM_MASTER_KEY: SECRETS.master,
     LITELLM_SALT_KEY: SECRETS.salt,
-    LITELLM_DATABASE_URL: `postgres://llm:${SECRETS.dbPassword}@127.0.0.1:1/litellm`,
+    LITELLM_DATABASE_URL: `postgres://llm:${encodeURIComponent(SECRETS.dbPassword)}@127.0.0.1:1/litellm`,
     LABOPS_LOG_LEVEL: 'debug',
   });
   worker = await startWorkerProcess(lab, 'gpu-1', {}, lab.env.LABOPS_REDIS_URL);
@@ -100,9 +100,11 @@ describe('secrets never leave', () => {
   it('failures that name URLs and keys say what failed without the secret', async () => {
     const badRedis = await exec('/status', { ...lab.env, LABOPS_REDIS_URL: `redis://:${SECRETS.wrongRedisPassword}@127.0.0.1:${redis.port}` });
     expect(badRedis.code).toBe(1);
-    const badDb = await exec('/log', { ...lab.env, LABOPS_DATABASE_URL: `postgres://postgres:${SECRETS.dbPassword}@127.0.0.1:1/labops` });
+    const badDb = await exec('/log', { ...lab.env, LABOPS_DATABASE_URL: `postgres://postgres:${encodeURIComponent(SECRETS.dbPassword)}@127.0.0.1:1/labops` });
     expect(badDb.code).toBe(1);
     expect(badDb.stdout).toContain('postgres://postgres:***@127.0.0.1:1/labops');
+    const unparsable = await exec('/status', { ...lab.env, LITELLM_DATABASE_URL: `postgres://llm:${SECRETS.dbPassword}@127.0.0.1:1/litellm` });
+    expect(unparsable.code).toBe(2);
     await exec(`/log n:5 host:${SECRETS.master}`);
     const check = await runCli(['config', 'check', lab.configFile], { ...lab.env, LITELLM_DATABASE_URL: `postgres://x:${SECRETS.dbPassword}@h/db` });
     outputs.push(check.stdout, check.stderr);

@@ -68,14 +68,17 @@ export function parseConfig(text: string, file = 'labops.yaml', env: NodeJS.Proc
 
 /**
  * `env:NAME` says the value must come from NAME: an unset variable never falls back to a default.
- * It is an error, except for what the README documents otherwise: `discord.token` unset opens the
- * local shell, and a feature's settings (`litellm.*`) are a warning here and a clear "not configured"
+ * It is an error, except for what the README documents otherwise: the keys of OPTIONAL_WHEN_UNSET
+ * read as absent (`discord.token` unset opens the local shell), and a feature's settings (`litellm.*`) are a warning here and a clear "not configured"
  * where the feature is used. An override such as LABOPS_REDIS_URL that supplies the value wins.
  */
+/** Keys whose absence has a documented meaning: no Discord (the local shell), no Redis password, unsigned jobs (one host only), no rotation under way. */
+const OPTIONAL_WHEN_UNSET = new Set(['discord.token', 'redis.username', 'redis.password', 'security.jobKey', 'security.previousJobKey']);
+
 function checkUnsetRefs(resolved: unknown, unset: Map<string, string>, warnings: string[]): { path: string; message: string }[] {
   const problems: { path: string; message: string }[] = [];
   for (const [path, name] of unset) {
-    if (valueAt(resolved, path) !== undefined || path === 'discord.token') continue;
+    if (valueAt(resolved, path) !== undefined || OPTIONAL_WHEN_UNSET.has(path)) continue;
     if (path.startsWith('litellm.')) warnings.push(`${path}: environment variable ${name} is not set; what needs it says so when it is used`);
     else problems.push({ path, message: `${path}: environment variable ${name} is not set (env:${name} says the value must come from it; labops does not fall back to a default)` });
   }

@@ -47,7 +47,7 @@ const discordSchema = z.strictObject({
   logChannelId: snowflake.optional(),
   /** mutating commands run only in these channels; empty: any channel of the guild */
   commandChannelIds: z.array(snowflake).default([]),
-  confirmTimeout: durationIn(5_000, 7 * 86_400_000).default(300_000),
+  confirmTimeout: durationIn(1_000, 7 * 86_400_000).default(300_000),
   /** commands whose confirmation must be pressed by a second member with the capability */
   twoPersonConfirm: z.array(z.string()).default([]),
 });
