@@ -19,6 +19,8 @@ Usage:
   labops exec "<command>" [--as <role>] [--user <u>] [--yes] [--json]
                                         one command; exit 0 ok, 1 failed or declined, 2 usage or permission
   labops config check [<file>]          validate a config file
+  labops init [--out labops.yaml] [--dry-run] [--litellm-config <path>] [--host <name>]
+                                        discover this GPU host and write a commented labops.yaml
   labops deploy-commands --guild <id> | --global
                                         register the slash commands with Discord (bulk overwrite)
 
@@ -34,6 +36,8 @@ type Flags = {
   role?: string;
   as?: string;
   out?: string;
+  'dry-run'?: boolean;
+  'litellm-config'?: string;
   yes?: boolean;
   json?: boolean;
   guild?: string;
@@ -57,6 +61,8 @@ async function main(argv: string[]): Promise<number> {
         yes: { type: 'boolean', short: 'y' },
         json: { type: 'boolean' },
         out: { type: 'string', multiple: true },
+        'dry-run': { type: 'boolean' },
+        'litellm-config': { type: 'string', multiple: true },
         guild: { type: 'string', multiple: true },
         global: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -90,6 +96,12 @@ async function main(argv: string[]): Promise<number> {
     for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
     const hosts = Object.entries(loaded.config.hosts);
     return print(`${loaded.file}: ok — ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${hosts.reduce((n, [, h]) => n + Object.keys(h.models).length, 0)} models${loaded.warnings.length > 0 ? ` (${loaded.warnings.length} warning${loaded.warnings.length === 1 ? '' : 's'} above)` : ''}`, 0);
+  }
+
+  if (verb === 'init') {
+    if (rest.length > 0) return print(`labops init: unexpected "${rest.join(' ')}"\n\n${USAGE}`, 2, true);
+    const { runInit } = await import('./init/run.js');
+    return await runInit({ out: flags.out, dryRun: Boolean(flags['dry-run']), litellmConfig: flags['litellm-config'], host: flags.host });
   }
 
   const loaded = tryLoad(flags.config);
