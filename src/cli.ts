@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { VERSION } from './core/version.js';
+import { EXAMPLE_CONFIG } from './core/paths.js';
 import { isUserError, usageError } from './core/errors.js';
 import { commandListProblems } from './chat/registry.js';
 import type { AnyCommand } from './chat/command.js';
@@ -107,10 +108,20 @@ async function main(argv: string[]): Promise<number> {
   const loaded = tryLoad(flags.config);
   if (!loaded) return 2;
   const { config } = loaded;
-  const interactive = verb === 'all' || verb === 'bot' || verb === 'shell';
-  const quietConsole = interactive && !config.discord.token && !process.env.LABOPS_LOG_LEVEL;
-  const logger = createLogger({ level: verb === 'exec' || quietConsole ? 'warn' : undefined });
+  // the interactive shell (no Discord token): readable log lines above the prompt, warnings and worse only
+  const shellConsole = (verb === 'all' || verb === 'bot' || verb === 'shell') && !config.discord.token;
+  const quietConsole = shellConsole && !process.env.LABOPS_LOG_LEVEL;
+  const logger = createLogger({
+    level: verb === 'exec' || quietConsole ? 'warn' : undefined,
+    pretty: shellConsole || (verb === 'exec' && Boolean(process.stderr.isTTY)),
+  });
   for (const warning of loaded.warnings) logger.info({ config: loaded.file }, warning);
+  if (shellConsole && loaded.file === EXAMPLE_CONFIG) {
+    process.stdout.write(
+      'Using the shipped example configuration (examples/labops.yaml). It describes a lab that is not on this machine, so its models will not start here.\n' +
+        'On your GPU host, `labops init` writes a labops.yaml from what runs there (see "Start from your own lab" in the README).\n',
+    );
+  }
 
   try {
     switch (verb) {

@@ -2,7 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { z } from 'zod';
 import type { AuditEntry } from '../audit/entry.js';
 import { requesterSchema, type AnyContract, type JobRun, type Requester } from '../contracts/define.js';
-import { encodeUserError } from '../contracts/user-error-wire.js';
+import { decodeUserError, encodeUserError } from '../contracts/user-error-wire.js';
 import { formatDuration } from '../core/duration.js';
 import { errorMessage, failedError, isUserError, usageError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -70,7 +70,12 @@ export class HostWorker<Ctx> {
       else logger.error({ err, host }, 'worker error');
     });
     this.worker.on('ready', redisErrors.reset);
-    this.worker.on('failed', (job, err) => logger.warn({ jobId: job?.id, kind: job?.name, host, reason: redact(err.message) }, 'job failed'));
+    this.worker.on('failed', (job, err) => {
+      // a failure the user is told about (a missing script, a model that does not fit) is no warning
+      const told = decodeUserError(err.message);
+      if (told) logger.info({ jobId: job?.id, kind: job?.name, host, outcome: told.kind, reason: redact(told.message) }, 'job ended without success');
+      else logger.warn({ jobId: job?.id, kind: job?.name, host, reason: redact(err.message) }, 'job failed');
+    });
     this.worker.on('completed', (job) => logger.info({ jobId: job.id, kind: job.name, host }, 'job completed'));
   }
 
