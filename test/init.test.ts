@@ -203,11 +203,17 @@ describe('labops init without a LiteLLM, systemd or GPU', () => {
       expect(missing.stderr).toMatch(/--litellm-config .*nope\.yaml: file not found/);
 
       const config = join(lab.dir, 'config.yaml');
-      writeFileSync(config, 'model_list:\n  - model_name: gpt-4o\n    litellm_params: { model: openai/gpt-4o, api_key: os.environ/OPENAI_API_KEY }\n');
+      writeFileSync(
+        config,
+        'model_list:\n  - model_name: gpt-4o\n    litellm_params: { model: openai/gpt-4o, api_key: os.environ/OPENAI_API_KEY }\n' +
+          'general_settings: { store_model_in_db: true, database_url: os.environ/LITELLM_DB, master_key: os.environ/PROXY_KEY }\n',
+      );
       const given = await runCli(['init', '--dry-run', '--litellm-config', config, '--host', 'gpu-1'], lab.env, { timeoutMs: 30_000 });
       expect(given.code).toBe(0);
       expect(given.stdout).toMatch(/groups:\n +gpt-4o:\n +cloud: true/);
       expect(given.stdout).toMatch(/LiteLLM config: +\S+config\.yaml \(--litellm-config\)/);
+      expect(given.stdout).toMatch(/masterKey: env:PROXY_KEY\n +saltKey: env:LITELLM_SALT_KEY .*\n +databaseUrl: env:LITELLM_DB\n/);
+      expect(given.stdout).toContain('# LiteLLM keeps models in its database too, but they were not read (LITELLM_DB is not set in this shell): run init again with LITELLM_DB and LITELLM_SALT_KEY set to add them');
     } finally {
       lab.cleanup();
     }

@@ -129,7 +129,7 @@ async function readDb(
   const storeInDb = file.storeModelInDb ?? /^true$/i.test(env.STORE_MODEL_IN_DB ?? '');
   if (!storeInDb) return { read: { state: 'skipped', detail: 'store_model_in_db is not set: LiteLLM keeps no models in its database' }, deployments: [] };
   const url = env[urlEnv];
-  if (!url) return { read: { state: 'skipped', detail: `${urlEnv} is not set in this shell: the models LiteLLM keeps in its database were not read` }, deployments: [] };
+  if (!url) return { read: { state: 'skipped', detail: `${urlEnv} is not set in this shell` }, deployments: [] };
   const saltKey = env.LITELLM_SALT_KEY;
   const db = openLiteLLMDb(url);
   try {

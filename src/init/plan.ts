@@ -338,6 +338,11 @@ function planLiteLLM(
   if (found.error) notes.push(`LiteLLM: ${found.error}`);
   else if (!found.file) notes.push(`LiteLLM's config.yaml was not found (looked in ${found.looked.join(', ')}); give it with --litellm-config`);
   const file = found.file;
+  if (file?.storeModelInDb && found.db.state !== 'read') {
+    notes.push(`LiteLLM keeps models in its database too, but they were not read (${found.db.detail}): run init again with ${found.databaseUrlEnv} and LITELLM_SALT_KEY set to add them`);
+  }
+  const unplaced = [...elsewhere].filter(([, e]) => e.where.at === 'unknown').map(([name]) => name);
+  if (unplaced.length > 0) notes.push(`where these LiteLLM models are served could not be read, so they are not in the inventory: ${unplaced.join(', ')}`);
 
   const master = file?.masterKey ?? { source: 'unset' as const };
   const masterKey = master.source === 'env' ? `env:${master.name}` : 'env:LITELLM_MASTER_KEY';
@@ -464,7 +469,7 @@ function sources(d: Discovery): Plan['sources'] {
     rows.push({ what: 'LiteLLM config', where: `${l.configPath} (${l.foundBy})`, found: `${groups} model groups, store_model_in_db: ${l.file.storeModelInDb ?? 'unset'}` });
   } else if (l.error) rows.push({ what: 'LiteLLM config', where: `${l.configPath} (${l.foundBy})`, found: l.error });
   else rows.push({ what: 'LiteLLM config', where: 'not found', found: `looked in ${l.looked.join(', ')}` });
-  if (l.file) rows.push({ what: 'LiteLLM database', where: l.databaseUrlEnv ? `$${l.databaseUrlEnv}` : '–', found: l.db.detail });
+  if (l.file) rows.push({ what: 'LiteLLM database', where: l.databaseUrlEnv ? `$${l.databaseUrlEnv}` : '–', found: l.db.state === 'read' ? l.db.detail : `not read: ${l.db.detail}` });
   rows.push(
     d.units.available
       ? { what: 'systemd --user', where: 'systemctl --user', found: `${d.units.units.length} service units, ${d.analyzed.filter((a) => a.own).length} of them the lab’s${d.units.problems.length ? `; ${d.units.problems.join('; ')}` : ''}` }

@@ -34,13 +34,14 @@ export function planToYaml(plan: Plan, opts: { now?: Date; command?: string } = 
   keyComment(root, 'discord', [' Discord: set DISCORD_TOKEN and the ids (applicationId, guildId, alertChannelId, logChannelId) — see the README.'], false);
   inlineComment(doc, ['discord', 'token'], ' unset: labops opens the local shell instead of Discord');
   keyComment(root, 'roles', [' Discord role ids per capability (viewer < operator < admin).']);
+  keyComment(root, 'local', [' The shell and exec on this machine: the role of each local user.']);
   inlineComment(doc, ['local', 'defaultRole'], ' what another local user of the shell and exec may do');
   inlineComment(doc, ['local', 'users', plan.user], ' you ran labops init');
   keyComment(root, 'redis', []);
   keyComment(root, 'database', []);
 
   if (plan.litellm) {
-    keyComment(root, 'litellm', plan.litellmNotes.map((n) => ` ${n}`));
+    keyComment(root, 'litellm', [' The LiteLLM proxy in front of the models; groups are its model groups and their fallbacks.', ...plan.litellmNotes.map((n) => ` ${n}`)]);
     if (plan.litellm.urlNote) inlineComment(doc, ['litellm', 'url'], ` ${plan.litellm.urlNote}`);
     if (plan.litellm.masterKeyNote) inlineComment(doc, ['litellm', 'masterKey'], ` ${plan.litellm.masterKeyNote}`);
     inlineComment(doc, ['litellm', 'saltKey'], ' LiteLLM reads it from LITELLM_SALT_KEY only; labops needs it to read what LiteLLM stores encrypted');
@@ -52,9 +53,11 @@ export function planToYaml(plan: Plan, opts: { now?: Date; command?: string } = 
         if (g.note) keyComment(groups, g.name, [` ${g.note}`], false);
       }
     }
-  } else if (plan.litellmNotes.length > 0) {
-    keyComment(root, 'hosts', plan.litellmNotes.map((n) => ` ${n}`));
   }
+  keyComment(root, 'hosts', [
+    ...(plan.litellm ? [] : plan.litellmNotes.map((n) => ` ${n}`)),
+    ' This GPU host and the models found on it: [type]-[name]-[engine] names, their old LiteLLM names as aliases.',
+  ]);
 
   const models = doc.getIn(['hosts', plan.hostName, 'models'], true);
   const hostKey = pairOf(doc.getIn(['hosts'], true) as YAMLMap, plan.hostName);
