@@ -78,22 +78,21 @@ function promptedOutput(rl: Interface, output: NodeJS.WritableStream, terminal: 
     },
     answered() {
       waiting = false;
+      // a terminal echoed the line and its Enter; through a pipe the prompt's line is ended here
+      if (!terminal) output.write('\n');
     },
     printAbove(text: string) {
       if (!waiting) {
         write(text);
         return;
       }
+      // a terminal: clear the prompt's line; a pipe: end it (the old prompt stays above, alone)
       if (terminal) {
         clearLine(output, 0);
         cursorTo(output, 0);
-        write(text);
-        rl.prompt(true);
-      } else {
-        output.write('\n');
-        write(text);
-        rl.prompt(true);
-      }
+      } else output.write('\n');
+      write(text);
+      rl.prompt(true);
     },
   };
 }
