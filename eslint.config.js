@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 /**
  * Boundaries. A path tells which process runs a file:
  *   bot only     src/bot, src/chat, commands/
- *   worker only  src/worker, src/engines, src/gpu, src/host, src/process, src/litellm, jobs/
+ *   worker only  src/worker, src/engines, src/gpu, src/host, src/process, src/litellm, src/init, jobs/
  *   shared       src/core, src/config, src/contracts, src/queue, src/redis, src/db, src/audit, src/notify, src/alerts, src/state
  * Shared code imports neither side; a side never imports the other; nothing in src/ imports
  * commands/ or jobs/ (src/cli.ts, the composition root, loads them by path). Each library that
@@ -13,10 +13,10 @@ import tseslint from 'typescript-eslint';
  * src/db (types may be imported elsewhere), ioredis in src/redis, child processes in src/process.
  */
 const BOT = ['src/bot/**', 'src/chat/**', 'commands/**'];
-const WORKER = ['src/worker/**', 'src/engines/**', 'src/gpu/**', 'src/host/**', 'src/process/**', 'src/litellm/**', 'jobs/**'];
+const WORKER = ['src/worker/**', 'src/engines/**', 'src/gpu/**', 'src/host/**', 'src/process/**', 'src/litellm/**', 'src/init/**', 'jobs/**'];
 
 const BOT_FOLDERS = ['**/bot/**', '**/chat/**', '**/commands/**'];
-const WORKER_FOLDERS = ['**/worker/**', '**/engines/**', '**/gpu/**', '**/host/**', '**/process/**', '**/litellm/**', '**/jobs/**'];
+const WORKER_FOLDERS = ['**/worker/**', '**/engines/**', '**/gpu/**', '**/host/**', '**/process/**', '**/litellm/**', '**/init/**', '**/jobs/**'];
 const HANDLER_FOLDERS = ['**/commands/**', '**/jobs/**'];
 
 const LIBRARIES = {

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type LoadedConfig } from './config/load.js';
 import { createLogger, type Logger } from './core/logger.js';
 import { VERSION } from './core/version.js';
+import { EXAMPLE_CONFIG } from './core/paths.js';
 import { isUserError, usageError } from './core/errors.js';
 import { commandListProblems } from './config/command-lists.js';
 import { assertSigningConfigured } from './config/security.js';
@@ -20,6 +21,8 @@ Usage:
   labops exec "<command>" [--as <role>] [--user <u>] [--yes] [--json]
                                         one command; exit 0 ok, 1 failed or declined, 2 usage or permission
   labops config check [<file>]          validate a config file
+  labops init [--out labops.yaml] [--dry-run] [--litellm-config <path>] [--host <name>]
+                                        discover this GPU host and write a commented labops.yaml
   labops deploy-commands --guild <id> | --global
                                         register the slash commands with Discord (bulk overwrite)
 
@@ -35,6 +38,8 @@ type Flags = {
   role?: string;
   as?: string;
   out?: string;
+  'dry-run'?: boolean;
+  'litellm-config'?: string;
   yes?: boolean;
   json?: boolean;
   guild?: string;
@@ -58,6 +63,8 @@ async function main(argv: string[]): Promise<number> {
         yes: { type: 'boolean', short: 'y' },
         json: { type: 'boolean' },
         out: { type: 'string', multiple: true },
+        'dry-run': { type: 'boolean' },
+        'litellm-config': { type: 'string', multiple: true },
         guild: { type: 'string', multiple: true },
         global: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -97,13 +104,29 @@ async function main(argv: string[]): Promise<number> {
     return print(`${loaded.file}: ok — ${hosts.length} host${hosts.length === 1 ? '' : 's'}, ${hosts.reduce((n, [, h]) => n + Object.keys(h.models).length, 0)} models${loaded.warnings.length > 0 ? ` (${loaded.warnings.length} warning${loaded.warnings.length === 1 ? '' : 's'} above)` : ''}${unsigned}`, 0);
   }
 
+  if (verb === 'init') {
+    if (rest.length > 0) return print(`labops init: unexpected "${rest.join(' ')}"\n\n${USAGE}`, 2, true);
+    const { runInit } = await import('./init/run.js');
+    return await runInit({ out: flags.out, dryRun: Boolean(flags['dry-run']), litellmConfig: flags['litellm-config'], host: flags.host });
+  }
+
   const loaded = tryLoad(flags.config);
   if (!loaded) return 2;
   const { config } = loaded;
-  const interactive = verb === 'all' || verb === 'bot' || verb === 'shell';
-  const quietConsole = interactive && !config.discord.token && !process.env.LABOPS_LOG_LEVEL;
-  const logger = createLogger({ level: verb === 'exec' || quietConsole ? 'warn' : undefined });
+  // the interactive shell (no Discord token): readable log lines above the prompt, warnings and worse only
+  const shellConsole = (verb === 'all' || verb === 'bot' || verb === 'shell') && !config.discord.token;
+  const quietConsole = shellConsole && !process.env.LABOPS_LOG_LEVEL;
+  const logger = createLogger({
+    level: verb === 'exec' || quietConsole ? 'warn' : undefined,
+    pretty: shellConsole || (verb === 'exec' && Boolean(process.stderr.isTTY)),
+  });
   for (const warning of loaded.warnings) logger.info({ config: loaded.file }, warning);
+  if (shellConsole && loaded.file === EXAMPLE_CONFIG) {
+    process.stdout.write(
+      'Using the shipped example configuration (examples/labops.yaml). It describes a lab that is not on this machine, so its models will not start here.\n' +
+        'On your GPU host, `labops init` writes a labops.yaml from what runs there (see "Start from your own lab" in the README).\n',
+    );
+  }
 
   try {
     if (['exec', 'shell', 'worker', 'bot', 'all'].includes(verb)) assertSigningConfigured(config, verb);

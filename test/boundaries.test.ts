@@ -18,6 +18,9 @@ describe('the linter keeps bot, worker and shared code apart', () => {
     ['src/bot/status/x.ts', "import { probeHealth } from '../../engines/health.js';", /Bot code never loads worker code/],
     ['commands/x.ts', "import job from '../jobs/model-start.js';", /Bot code never loads worker code/],
     ['src/chat/x.ts', "import { acquireLock } from '../worker/lock.js';", /Bot code never loads worker code/],
+    ['src/bot/x.ts', "import { runInit } from '../init/run.js';", /Bot code never loads worker code/],
+    ['src/init/x.ts', "import { dispatch } from '../chat/dispatch.js';", /Worker code never loads bot code/],
+    ['src/init/x.ts', "import { execa } from 'execa';", /started by src\/process only/],
     ['jobs/x.ts', "import { modelsReply } from '../src/bot/status/models.js';", /Worker code never loads bot code/],
     ['src/worker/x.ts', "import { dispatch } from '../chat/dispatch.js';", /Worker code never loads bot code/],
     ['src/queue/x.ts', "import { createEngine } from '../engines/index.js';", /Shared code .* imports neither side/],
@@ -37,6 +40,7 @@ describe('the linter keeps bot, worker and shared code apart', () => {
     ['src/queue/x.ts', "import { Queue } from 'bullmq';"],
     ['src/db/x.ts', "import pg from 'pg';"],
     ['src/litellm/x.ts', "import type pg from 'pg';"],
+    ['src/init/x.ts', "import { readUserUnits } from './units.js';"],
     ['src/redis/x.ts', "import { Redis } from 'ioredis';"],
     ['src/process/x.ts', "import { execa } from 'execa';"],
     ['commands/x.ts', "import { modelStart } from '../src/contracts/model-start.js';"],
@@ -73,7 +77,7 @@ describe('each process loads only its own side', () => {
     expect(await bot.wait()).toBe(0);
     const modules = loaded(log);
     expect(modules).toContain('commands/index.js');
-    expect(modules.filter((m) => /^(src\/(engines|worker|gpu|host|process|litellm)\/|jobs\/)/.test(m))).toEqual([]);
+    expect(modules.filter((m) => /^(src\/(engines|worker|gpu|host|process|litellm|init)\/|jobs\/)/.test(m))).toEqual([]);
   });
 
   it('labops worker loads no command, chat adapter or discord.js code', async () => {

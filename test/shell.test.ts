@@ -63,6 +63,8 @@ describe('the local shell as a real child process', () => {
     expect(await shell.wait()).toBe(0);
     expect(Date.now() - started).toBeLessThan(8_000);
     // one line per outage and component, not one per reconnect attempt
-    expect(shell.stderr.split('\n').filter((l) => l.includes('"msg":"notify queue error"')).length).toBeLessThanOrEqual(4);
+    const lines = `${shell.stdout}\n${shell.stderr}`.split('\n');
+    expect(lines.filter((l) => l.startsWith('warn: notify queue error')).length).toBeLessThanOrEqual(4);
+    expect(lines.filter((l) => l.includes('{"level"'))).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import type { Config } from '../config/schema.js';
 import type { BotContext } from './context.js';
 import type { Logger } from '../core/logger.js';
 import { consumeNotices } from '../queue/notice-queue.js';
+import { printLine } from '../core/console-lines.js';
 
 export interface RunningChat {
   /** resolves with the exit code when the chat side ends by itself (/quit, or Discord giving up) */
@@ -28,7 +29,8 @@ function startShellChat(ctx: BotContext, config: Config, logger: Logger, caller:
     ctx.redisTarget,
     config.redis.prefix,
     async (notice) => {
-      process.stdout.write(`\n[${notice.channel}] ${renderText(notice.reply).replace(/\n/g, '\n  ')}\n`);
+      // above the prompt, never in the middle of what is being typed
+      printLine(`[${notice.channel}] ${renderText(notice.reply).replace(/\n/g, '\n  ')}`);
     },
     logger,
     { keys: ctx.signing.keys },

@@ -1,13 +1,16 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
+import { printLine } from './console-lines.js';
+import { formatLogLine } from './log-line.js';
 import { redact } from './redact.js';
 
 export type { Logger } from 'pino';
 
 /**
  * Structured JSON logs on stderr (stdout belongs to the shell and exec adapters). Every string
- * that reaches a log line goes through `redact`.
+ * that reaches a log line goes through `redact`. `pretty`: one readable line per record
+ * (`warn: <msg> (<key>=<value> …)`) through `printLine`, for a person at the interactive shell.
  */
-export function createLogger(options: { level?: string; name?: string; destination?: number | string } = {}): Logger {
+export function createLogger(options: { level?: string; name?: string; destination?: number | string; pretty?: boolean } = {}): Logger {
   return pino(
     {
       name: options.name ?? 'labops',
@@ -24,8 +27,16 @@ export function createLogger(options: { level?: string; name?: string; destinati
         },
       },
     },
-    pino.destination({ dest: options.destination ?? 2, sync: true }),
+    options.pretty ? prettyDestination() : pino.destination({ dest: options.destination ?? 2, sync: true }),
   );
+}
+
+function prettyDestination(): DestinationStream {
+  return {
+    write(chunk: string) {
+      for (const record of chunk.split('\n')) if (record.trim() !== '') printLine(formatLogLine(record));
+    },
+  };
 }
 
 function errorReplacer(_key: string, value: unknown): unknown {

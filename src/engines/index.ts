@@ -36,7 +36,7 @@ export function createEngine(ref: ModelRef, opts: EngineOptions): Engine {
       return new SystemdEngine({ unit: config.unit, logger, env, startTimeoutMs });
     case 'script': {
       const stateDir = opts.stateDir ?? defaultStateDir(env);
-      return new ScriptEngine({ config, logger, env, defaultLogFile: join(stateDir, `${ref.host}.${ref.name}.log`) });
+      return new ScriptEngine({ config, configKey: `hosts.${ref.host}.models.${ref.name}.engine`, logger, env, defaultLogFile: join(stateDir, `${ref.host}.${ref.name}.log`) });
     }
     case 'ollama':
       return new OllamaEngine({ config, logger, loadTimeoutMs: startTimeoutMs });

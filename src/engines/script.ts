@@ -1,4 +1,5 @@
-import { link, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, link, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { EngineConfig } from '../config/schema.js';
 import { errorMessage, failedError } from '../core/errors.js';
@@ -16,6 +17,8 @@ type ScriptConfig = Extract<EngineConfig, { kind: 'script' }>;
 
 export interface ScriptOptions {
   config: ScriptConfig;
+  /** where the engine is in the config (`hosts.gpu-1.models.chat-x.engine`), for messages about its paths */
+  configKey?: string;
   logger: Logger;
   env?: Env;
   /** where the log goes when the config names no logFile */
@@ -23,6 +26,7 @@ export interface ScriptOptions {
 }
 
 const POLL_MS = 100;
+const FIX_HINT = 'Fix the path in labops.yaml, or put the script there. On a GPU host, `labops init` writes a labops.yaml from what runs there.';
 const KILL_WAIT_MS = 3_000;
 
 /**
@@ -57,18 +61,48 @@ export class ScriptEngine implements Engine {
     await mkdir(dirname(this.logFile), { recursive: true });
     await rm(this.pidFile, { force: true });
 
+    await this.checkRunnable();
     const log = await open(this.logFile, 'a');
     let pid: number;
     try {
       pid = await spawnDetached(this.startPath, this.opts.config.args, { cwd: this.cwd, env: this.env(), logFd: log.fd });
     } catch (err) {
-      throw failedError(`Cannot run ${this.startPath}: ${errorMessage(err)}`);
+      throw await this.cannotRun(err);
     } finally {
       await log.close();
     }
     // a script that writes its own pid file (the server's pid) wins, before or after this
     await createExclusive(this.pidFile, `${pid}\n`);
     this.opts.logger.info({ pid, script: this.startPath, log: this.logFile }, 'started script');
+  }
+
+  /** A missing folder or script is named with the config key that names it, not as a spawn error. */
+  private async checkRunnable(): Promise<void> {
+    const key = this.opts.configKey ?? 'engine';
+    const folder = await stat(this.cwd).catch(() => null);
+    if (!folder?.isDirectory()) {
+      throw failedError(`${key}.cwd: ${this.cwd} ${folder ? 'is not a folder' : 'does not exist'}.`, FIX_HINT);
+    }
+    const script = await stat(this.startPath).catch(() => null);
+    if (!script) throw failedError(`${key}.start: ${this.startPath} does not exist.`, FIX_HINT);
+    if (script.isDirectory()) throw failedError(`${key}.start: ${this.startPath} is a folder, not a program.`, FIX_HINT);
+    try {
+      await access(this.startPath, constants.X_OK);
+    } catch {
+      throw failedError(`${key}.start: ${this.startPath} is not executable.`, `Make it executable: chmod +x ${this.startPath}`);
+    }
+  }
+
+  /** The file is there and executable, yet it did not start: most often its #! interpreter is missing. */
+  private async cannotRun(err: unknown): Promise<Error> {
+    const key = this.opts.configKey ?? 'engine';
+    const code = (err as { code?: string }).code ?? /\b(ENOENT|EACCES|ENOEXEC|E2BIG)\b/.exec(errorMessage(err))?.[1];
+    if (code === 'ENOENT') {
+      const firstLine = (await readFile(this.startPath, 'utf8').catch(() => '')).split('\n')[0] ?? '';
+      const interpreter = firstLine.startsWith('#!') ? firstLine.slice(2).trim() : '';
+      return failedError(`${key}.start: ${this.startPath} cannot be run: ${interpreter ? `its interpreter (${interpreter}) was not found` : 'a file it needs was not found'}.`);
+    }
+    return failedError(`${key}.start: ${this.startPath} cannot be run${code ? ` (${code})` : ''}.`);
   }
 
   async stop(signal: AbortSignal): Promise<void> {
@@ -130,7 +164,8 @@ export class ScriptEngine implements Engine {
     const timeoutMs = this.opts.config.stopTimeout;
     const result = await run(this.stopPath!, [], { cwd: this.cwd, env: this.env(), signal, timeoutMs });
     if (result.exitCode !== 0) {
-      this.opts.logger.warn({ script: this.stopPath, said: said(result) }, 'stop script failed; sending signals instead');
+      const what = result.missing ? `${this.opts.configKey ?? 'engine'}.stop: ${this.stopPath} does not exist` : said(result);
+      this.opts.logger.warn({ script: this.stopPath, said: what }, 'stop script failed; sending signals instead');
       return false;
     }
     return waitGone(pids, timeoutMs, signal);

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { AuditEntry } from '../audit/entry.js';
 import type { AnyContract, JobRun, Requester } from '../contracts/define.js';
 import { checkEnvelope, type ClaimedJob } from '../contracts/job-envelope.js';
-import { encodeUserError } from '../contracts/user-error-wire.js';
+import { decodeUserError, encodeUserError } from '../contracts/user-error-wire.js';
 import type { JobSigning } from '../config/security.js';
 import { formatDuration } from '../core/duration.js';
 import { errorMessage, failedError, isUserError, permissionError, usageError } from '../core/errors.js';
@@ -80,7 +80,12 @@ export class HostWorker<Ctx> {
       else logger.error({ err, host }, 'worker error');
     });
     this.worker.on('ready', redisErrors.reset);
-    this.worker.on('failed', (job, err) => logger.warn({ jobId: job?.id, kind: job?.name, host, reason: redact(err.message) }, 'job failed'));
+    this.worker.on('failed', (job, err) => {
+      // a failure the user is told about (a missing script, a model that does not fit) is no warning
+      const told = decodeUserError(err.message);
+      if (told) logger.info({ jobId: job?.id, kind: job?.name, host, outcome: told.kind, reason: redact(told.message) }, 'job ended without success');
+      else logger.warn({ jobId: job?.id, kind: job?.name, host, reason: redact(err.message) }, 'job failed');
+    });
     this.worker.on('completed', (job) => logger.info({ jobId: job.id, kind: job.name, host }, 'job completed'));
   }
 

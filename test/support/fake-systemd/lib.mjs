@@ -70,8 +70,11 @@ export function loadUnit(unit, env = process.env) {
     path,
     description: s.Unit?.Description?.at(-1) ?? unit,
     argv,
+    // as `systemctl show` prints ExecStart's argv[]: specifiers resolved, $VARIABLES not (they are expanded when it runs)
+    shownArgv: execStart ? splitWords(specifiers(execStart.replace(/^[-@:+!]+/, ''), env), null) : [],
     env: environment,
     cwd: wd ? specifiers(wd === '~' ? env.HOME || homedir() : wd, env) : env.HOME || homedir(),
+    workingDirectory: wd ? specifiers(wd, env) : '',
     wantedBy: (s.Install?.WantedBy ?? []).flatMap((v) => v.split(/\s+/)),
     hasInstall: Boolean(s.Install),
     timeoutStopMs: parseSeconds(service.TimeoutStopSec?.at(-1)) ?? 90_000,
@@ -89,7 +92,7 @@ function parseSeconds(value) {
   return Number(m[1]) * ({ ms: 1, s: 1000, min: 60_000 }[m[2] ?? 's']);
 }
 
-/** systemd's command-line splitting: double and single quotes, backslash escapes, ${VAR} and $VAR. */
+/** systemd's command-line splitting: double and single quotes, backslash escapes, ${VAR} and $VAR (kept as written when `vars` is null). */
 export function splitWords(text, vars) {
   const words = [];
   let word = null;
@@ -111,7 +114,7 @@ export function splitWords(text, vars) {
     } else if (c === '$') {
       const m = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/.exec(text.slice(i));
       if (m) {
-        word = (word ?? '') + (vars[m[1] ?? m[2]] ?? '');
+        word = (word ?? '') + (vars === null ? m[0] : (vars[m[1] ?? m[2]] ?? ''));
         i += m[0].length - 1;
       } else word = (word ?? '') + c;
     } else word = (word ?? '') + c;
