@@ -1,4 +1,4 @@
-import { footprintMiB, liveModelState, nothingToStop, runStop, runStops, stopDeclined, stopQuestion, stopTargets, whatItFrees } from '../src/bot/lifecycle/stop.js';
+import { footprintMiB, liveModelStates, nothingToStop, runStop, runStops, stopDeclined, stopQuestion, stopTargets, whatItFrees } from '../src/bot/lifecycle/stop.js';
 import { defineCommand } from '../src/bot/define-command.js';
 import { requesterOf } from '../src/chat/requester.js';
 
@@ -14,7 +14,7 @@ export default defineCommand({
   },
   async execute({ ctx, caller, options, progress, confirm }) {
     const refs = stopTargets(ctx, options);
-    const lives = await Promise.all(refs.map((ref) => liveModelState(ctx, ref, requesterOf(caller), progress)));
+    const lives = await liveModelStates(ctx, refs, requesterOf(caller), progress);
     const up = refs.flatMap((ref, i) => (nothingToStop(ref, lives[i]!) ? [] : [{ ref, live: lives[i]! }]));
     if (up.length === 0) return nothingToStop(refs[0]!, lives[0]!)!;
     const stops = await Promise.all(up.map(async ({ ref, live }) => ({ ref, live, frees: whatItFrees(live, await footprintMiB(ctx, ref), ref.model.vramMiB) })));

@@ -17,12 +17,20 @@ import { failureReply, fallbackLines, stopReply } from './replies.js';
 
 /** A model's state as its worker tells it now; a worker that does not answer is a clear failure. */
 export async function liveModelState(ctx: BotContext, ref: ModelRef, requestedBy: Requester, progress: (text: string) => void): Promise<ModelStatus> {
-  const [report] = await collectHosts(ctx, [ref.host], { requestedBy, onProgress: progress });
-  const live = report?.snapshot?.models.find((m) => m.name === ref.name);
-  if (!report?.snapshot || !live) {
-    throw failedError(`Cannot stop ${ref.name}: the worker on ${ref.host} does not answer (${report?.problem ?? 'no answer'}).`, `Nothing was queued. Is \`labops worker --host ${ref.host}\` running? /status shows it.`);
-  }
-  return live;
+  return (await liveModelStates(ctx, [ref], requestedBy, progress))[0]!;
+}
+
+/** The states of models of one host, from one answer of its worker. */
+export async function liveModelStates(ctx: BotContext, refs: ModelRef[], requestedBy: Requester, progress: (text: string) => void): Promise<ModelStatus[]> {
+  const host = refs[0]!.host;
+  const [report] = await collectHosts(ctx, [host], { requestedBy, onProgress: progress });
+  return refs.map((ref) => {
+    const live = report?.snapshot?.models.find((m) => m.name === ref.name);
+    if (!report?.snapshot || !live) {
+      throw failedError(`Cannot stop ${ref.name}: the worker on ${ref.host} does not answer (${report?.problem ?? 'no answer'}).`, `Nothing was queued. Is \`labops worker --host ${ref.host}\` running? /status shows it.`);
+    }
+    return live;
+  });
 }
 
 /** The answer when there is nothing to stop (or no way to tell), else null. */
