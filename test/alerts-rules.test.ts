@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { RedisAlertMarks } from '../src/alerts/marks.js';
-import { RedisAlertStore } from '../src/alerts/redis-store.js';
+import { alertRedisKey, RedisAlertStore } from '../src/alerts/redis-store.js';
 import { silentLogger } from '../src/core/logger.js';
 import type { Reply } from '../src/core/reply.js';
 import { LiteLLMClient } from '../src/litellm/client.js';
@@ -19,6 +19,7 @@ import { GhostVramAlerts } from '../src/worker/alerts/ghost-vram.js';
 import type { GhostVram, ModelTransition } from '../src/worker/alerts/inputs.js';
 import { pickToFree } from '../src/worker/alerts/idle-models.js';
 import { ModelDownAlerts } from '../src/worker/alerts/model-down.js';
+import { modelDownReply } from '../src/worker/alerts/model-down-reply.js';
 import { ProxyDownAlerts } from '../src/worker/alerts/proxy-down.js';
 import { REDIS_URL, deleteKeys, uniqueName } from './support/env.js';
 
@@ -63,6 +64,8 @@ describe('model down', () => {
     await rule.handle(t('chat-a', 'unknown', 'running', T0));
     expect(await rule.handle(t('chat-a', 'running', 'failed', T0 + 1_000, { detail: 'exited with 1' }))).toMatchObject({ transition: 'pending' });
     expect(sink.posted).toEqual([]);
+    // not posted, but stored with what the rule saw (/alerts shows it)
+    expect(await redis.hgetall(alertRedisKey(prefix, { host: 'gpu-1', subject: 'chat-a', kind: 'model-down' }))).toMatchObject({ status: 'pending', model: 'chat-a', state: 'failed', was: 'running' });
     // systemd restarts it, and it fails again: a restart is no recovery, the same alert goes on, still "was running"
     expect(await rule.handle(t('chat-a', 'failed', 'starting', T0 + 5_000))).toBeNull();
     expect(await rule.handle(t('chat-a', 'starting', 'failed', T0 + 6_000))).toBeNull();
@@ -92,6 +95,24 @@ describe('model down', () => {
     await rule.handle(t('chat-b', 'stopped', 'running', T0 + 2_000));
     expect(await rule.handle(t('chat-b', 'running', 'stopped', T0 + 3_000))).toMatchObject({ transition: 'pending' });
     expect(sink.posted).toEqual([]);
+  });
+
+  it('keeps the log block of a notice within one message: the last lines that fit, each clipped', () => {
+    const long = Array.from({ length: 50 }, (_, i) => `line ${i} ${'x'.repeat(300)}`);
+    const reply = modelDownReply({
+      key: { host: 'gpu-1', subject: 'chat-a', kind: 'model-down' },
+      keyString: 'gpu-1:chat-a:model-down',
+      facts: { model: 'chat-a', from: 'running', to: 'failed', cause: 'observed', pinned: false, at: T0, logLines: [...long, 'boom ``` fence'] },
+      state: { status: 'firing', pendingSince: T0, firingSince: T0 + 10_000, resolvedAt: null, lastNotifiedAt: T0 + 10_000 },
+      transition: 'firing',
+      now: T0 + 10_000,
+      host: 'gpu-1',
+      forMs: 10_000,
+    });
+    const block = reply.blocks.find((b) => b.kind === 'text') as { text: string };
+    expect(block.text.length).toBeLessThan(2_600);
+    expect(block.text).toMatch(/^Last 13 log lines:\n```\nline 38 x+…\n/);
+    expect(block.text).toMatch(/\nboom ''' fence\n```$/);
   });
 
   it('a pinned model is down whenever it is not running; an unpinned one that was never running is not', async () => {

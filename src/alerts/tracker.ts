@@ -111,15 +111,11 @@ export class AlertTracker<F> {
     // nothing more to watch: an alert that is over and a condition that is clear
     if (t.level === 'clear' && (state.status === 'inactive' || state.status === 'resolved')) this.tracked.delete(k);
     if (!transition) return null;
-    if (this.opts.announcePending === false && (transition === 'pending' || transition === 'cancelled')) {
-      this.opts.logger.info({ key: k, transition }, 'alert (not posted)');
-      await this.opts.store.save(key, state, {}).catch((err: unknown) => this.opts.logger.warn({ err, key: k }, 'could not save the alert state'));
-      return { key: k, transition, at: now };
-    }
     const rendered = await this.opts.render({ key, keyString: k, facts: t.facts, state, transition, now });
-    this.opts.logger.info({ key: k, transition }, 'alert');
+    const quiet = this.opts.announcePending === false && (transition === 'pending' || transition === 'cancelled');
+    this.opts.logger.info({ key: k, transition }, quiet ? 'alert (not posted)' : 'alert');
     // announced before it is saved: a crash in between announces twice rather than never
-    await this.opts.announcer.announce({ key, state, transition, reply: rendered.reply, ...(rendered.actions ? { actions: rendered.actions } : {}), now });
+    if (!quiet) await this.opts.announcer.announce({ key, state, transition, reply: rendered.reply, ...(rendered.actions ? { actions: rendered.actions } : {}), now });
     await this.opts.store.save(key, state, rendered.context ?? {}).catch((err: unknown) => this.opts.logger.warn({ err, key: k }, 'could not save the alert state'));
     return { key: k, transition, at: now };
   }

@@ -19,7 +19,22 @@ export interface ModelDownFacts {
   logLines: string[];
 }
 
-const MAX_LINE = 300;
+const MAX_LINE = 200;
+/** what the log block may take, so that the alert stays one message */
+const MAX_LOG = 2_500;
+
+/** The last lines that fit, each clipped, with no code fence of their own. */
+function logBlock(lines: string[]): string[] {
+  const out: string[] = [];
+  let size = 0;
+  for (const raw of [...lines].reverse()) {
+    const line = (raw.length > MAX_LINE ? `${raw.slice(0, MAX_LINE - 1)}…` : raw).replace(/```/g, "'''");
+    if (size + line.length + 1 > MAX_LOG) break;
+    out.unshift(line);
+    size += line.length + 1;
+  }
+  return out;
+}
 
 /** The notice of a "model down" alert, e.g. `gpu-1 chat-hermes-3-llama-3.1-8b down for 30 s: was running, now stopped (not stopped by labops)`. */
 export function modelDownReply(m: Moment<ModelDownFacts> & { host: string; forMs: number }): Reply {
@@ -47,8 +62,8 @@ export function modelDownReply(m: Moment<ModelDownFacts> & { host: string; forMs
     ]),
   ];
   if (isFiring(transition) && f.logLines.length > 0) {
-    const lines = f.logLines.map((l) => (l.length > MAX_LINE ? `${l.slice(0, MAX_LINE - 1)}…` : l));
-    blocks.push(text(`Last ${lines.length} log line${lines.length === 1 ? '' : 's'}:\n\`\`\`\n${lines.join('\n').replace(/```/g, "'''")}\n\`\`\``));
+    const lines = logBlock(f.logLines);
+    blocks.push(text(`Last ${lines.length} log line${lines.length === 1 ? '' : 's'}:\n\`\`\`\n${lines.join('\n')}\n\`\`\``));
   }
   return {
     outcome: 'ok',

@@ -44,9 +44,10 @@ export function startAlertRules(ctx: WorkerContext): AlertRules {
     stopIdle: (gpu, needMiB) => offerFor(ctx, gpu, needMiB, `brings GPU ${gpu.index} under ${a.vramHigh.percent} %`),
   });
 
-  // the stand-in for the live state's events (see inputs.ts): polls only what a rule listens to
+  // the stand-in for the live state's events (see inputs.ts): polls only what a rule listens to, each
+  // engine every half `for` (at most 15 s: a `systemctl show` per systemd unit is not free)
   const inputs = new PollingAlertInputs(ctx, {
-    modelsEveryMs: a.modelDown.enabled ? Math.min(5_000, Math.max(500, Math.round(a.modelDown.for / 2))) : null,
+    modelsEveryMs: a.modelDown.enabled ? Math.min(15_000, Math.max(500, Math.round(a.modelDown.for / 2))) : null,
     ghostEveryMs: a.ghostVram.enabled && gpuOn ? host.gpu.appsInterval : null,
   });
 
