@@ -73,12 +73,15 @@ export class AlertAnnouncer {
 
   async announce(a: Announcement): Promise<Announced> {
     const current: CurrentNotice = { reply: a.reply, actions: a.actions ?? [], status: a.state.status, transition: a.transition, firingSince: a.state.firingSince, at: a.now };
+    // kept while the marks are read and the notice is posted: nothing waits on it but the answer
+    const kept = this.deps.marks.setCurrent(a.key, current).catch((err: unknown) => this.deps.logger.warn({ err, key: alertKeyString(a.key) }, 'could not keep the alert notice'));
     const [ack, silence] = await Promise.all([this.read(() => this.deps.marks.ack(a.key)), this.read(() => this.deps.marks.silence(a.key, a.now))]);
-    await this.deps.marks.setCurrent(a.key, current).catch((err: unknown) => this.deps.logger.warn({ err, key: alertKeyString(a.key) }, 'could not keep the alert notice'));
-    if (silence) return 'silenced';
-    if (a.transition === 'repeat' && ackHolds(ack, a.state.firingSince)) return 'acknowledged';
-    await this.deps.sink.post('alert', decorate(a.key, current, { ack, silence }, a.now), { key: alertKeyString(a.key) });
-    return 'posted';
+    let outcome: Announced = 'posted';
+    if (silence) outcome = 'silenced';
+    else if (a.transition === 'repeat' && ackHolds(ack, a.state.firingSince)) outcome = 'acknowledged';
+    else await this.deps.sink.post('alert', decorate(a.key, current, { ack, silence }, a.now), { key: alertKeyString(a.key) });
+    await kept;
+    return outcome;
   }
 
   /** Posts the alert's current notice again, as acknowledgements and silences stand now; false when there is none. */

@@ -39,6 +39,8 @@ export class BootServiceAlerts {
   private readonly logger: Logger;
   private readonly tracker: AlertTracker<BootFacts>;
   private loop: Loop | null = null;
+  private first: NodeJS.Timeout | null = null;
+  private firstRun: Promise<void> | null = null;
 
   constructor(private readonly opts: BootServiceOptions) {
     this.logger = opts.logger.child({ host: opts.host, component: 'boot-service-alerts' });
@@ -56,24 +58,25 @@ export class BootServiceAlerts {
     });
   }
 
-  start(): void {
+  /** The first check comes `firstCheckMs` after the start (default 5 s: after the worker's start-up), then every `interval`. */
+  start(firstCheckMs = 5_000): void {
     if (!this.opts.settings.enabled || this.loop) return;
+    const onError = (err: unknown) => this.logger.warn({ err }, 'boot services check failed');
+    let last = 0;
+    const check = async () => {
+      last = Date.now();
+      await this.checkOnce();
+    };
+    this.first = setTimeout(() => (this.firstRun = check().catch(onError)), firstCheckMs);
+    this.first.unref();
     // `for` and repeats elapse between checks too
     const tickMs = Math.min(this.opts.settings.interval, Math.max(1_000, Math.min(this.opts.settings.for || 60_000, 60_000)));
-    let last = 0;
-    this.loop = runEvery(
-      tickMs,
-      async () => {
-        if (Date.now() - last >= this.opts.settings.interval) {
-          last = Date.now();
-          await this.checkOnce();
-        } else await this.tracker.tick(Date.now());
-      },
-      { immediately: true, onError: (err) => this.logger.warn({ err }, 'boot services check failed') },
-    );
+    this.loop = runEvery(tickMs, async () => (last > 0 && Date.now() - last >= this.opts.settings.interval ? await check() : void (await this.tracker.tick(Date.now()))), { onError });
   }
 
   async stop(): Promise<void> {
+    if (this.first) clearTimeout(this.first);
+    await this.firstRun;
     await this.loop?.stop();
     this.loop = null;
     await this.tracker.idle();

@@ -62,8 +62,9 @@ export class PollingAlertInputs implements AlertInputs {
     if (this.loops.length > 0) return;
     const modelErrors = logChangedErrors(this.log, 'could not poll the models for alerts');
     const ghostErrors = logChangedErrors(this.log, 'could not read the GPU processes for the ghost VRAM alert');
-    if (this.opts.modelsEveryMs !== null) this.loops.push(runEvery(this.opts.modelsEveryMs, () => this.pollModels().then(modelErrors.reset), { immediately: true, onError: modelErrors.onError }));
-    if (this.opts.ghostEveryMs !== null) this.loops.push(runEvery(this.opts.ghostEveryMs, () => this.pollGhosts().then(ghostErrors.reset), { immediately: true, onError: ghostErrors.onError }));
+    // the first passes come one interval after the start, not in the worker's own start-up burst
+    if (this.opts.modelsEveryMs !== null) this.loops.push(runEvery(this.opts.modelsEveryMs, () => this.pollModels().then(modelErrors.reset), { onError: modelErrors.onError }));
+    if (this.opts.ghostEveryMs !== null) this.loops.push(runEvery(this.opts.ghostEveryMs, () => this.pollGhosts().then(ghostErrors.reset), { onError: ghostErrors.onError }));
   }
 
   async stop(): Promise<void> {
@@ -75,7 +76,9 @@ export class PollingAlertInputs implements AlertInputs {
   /** One pass over the models (the loop runs them on its interval). */
   async pollModels(): Promise<void> {
     const refs = this.ctx.inventory.models(this.ctx.hostName);
-    const states = await Promise.all(refs.map(async (ref) => ({ ref, s: await this.stateOf(ref) })));
+    // one engine at a time: a pass is a trickle of small calls, not a burst of processes
+    const states: { ref: ModelRef; s: Awaited<ReturnType<PollingAlertInputs['stateOf']>> }[] = [];
+    for (const ref of refs) states.push({ ref, s: await this.stateOf(ref) });
     this.pids = { at: Date.now(), list: states.flatMap(({ s }) => s.pids) };
     for (const { ref, s } of states) {
       const now = Date.now();
@@ -136,7 +139,9 @@ export class PollingAlertInputs implements AlertInputs {
     // the pids of the last model pass while fresh; asked again only when they leave a process unowned
     const cached = this.pids && this.opts.modelsEveryMs !== null && Date.now() - this.pids.at <= 2 * this.opts.modelsEveryMs ? unowned(this.pids.list) : null;
     if (cached && cached.length === 0) return cached;
-    return unowned((await Promise.all(refs.map((ref) => this.stateOf(ref)))).flatMap((s) => s.pids));
+    const pids: number[] = [];
+    for (const ref of refs) pids.push(...(await this.stateOf(ref)).pids);
+    return unowned(pids);
   }
 
   private emitTransition(t: ModelTransition): void {
