@@ -114,7 +114,7 @@ async function main(): Promise<number> {
   const sink = new PrintingSink();
   const alerts = new VramAlerts({
     host: 'device',
-    alerts: { vramHighPercent: highPct, vramResolvePercent: highPct - 5, for: FOR_MS, repeatEvery: 3_600_000 },
+    settings: { enabled: true, percent: highPct, resolvePercent: highPct - 5, for: FOR_MS, repeatEvery: 3_600_000 },
     monitor,
     sink,
     store: new MemoryAlertStore(),

@@ -56,7 +56,7 @@ beforeAll(async () => {
   monitor = new NvidiaSmiMonitor('gpu-e2e', { enabled: true, sampleInterval: INTERVAL, appsInterval: 10_000 }, logger);
   alerts = new VramAlerts({
     host: 'gpu-e2e',
-    alerts: { vramHighPercent: 95, for: FOR, repeatEvery: 3_600_000 },
+    settings: { enabled: true, percent: 95, for: FOR, repeatEvery: 3_600_000 },
     monitor,
     sink: notifier,
     store: new RedisAlertStore(redis, prefix),

@@ -4,14 +4,14 @@ import { alertRedisKey, RedisAlertStore } from '../src/alerts/redis-store.js';
 import type { NoticeSink } from '../src/notify/notice.js';
 import { VramAlerts } from '../src/worker/alerts/vram-alerts.js';
 import type { Reply } from '../src/core/reply.js';
-import type { HostConfig } from '../src/config/schema.js';
+import type { AlertSettings } from '../src/config/schema.js';
 import type { GpuInfo, GpuSnapshot } from '../src/gpu/monitor.js';
 import { silentLogger } from '../src/core/logger.js';
 
 const redis = new Redis('redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
 const prefix = `labops-test-alerts-${process.pid}-${Date.now()}`;
 const KEY = 'gpu-1:gpu0:vram-high';
-const alerts: HostConfig['alerts'] = { vramHighPercent: 95, for: 60_000, repeatEvery: 3_600_000 };
+const settings: AlertSettings['vramHigh'] = { enabled: true, percent: 95, for: 60_000, repeatEvery: 3_600_000 };
 
 async function deleteKeys() {
   const keys = await redis.keys(`${prefix}:*`);
@@ -43,8 +43,8 @@ const gpu = (usedMiB: number, index = 0): GpuInfo => ({
 });
 const sample = (at: number, ...gpus: GpuInfo[]): GpuSnapshot => ({ available: true, at, gpus });
 
-function rule(sink: NoticeSink, over: Partial<HostConfig['alerts']> = {}) {
-  return new VramAlerts({ host: 'gpu-1', alerts: { ...alerts, ...over }, monitor: { onSample: () => () => undefined }, sink, store: new RedisAlertStore(redis, prefix), logger: silentLogger() });
+function rule(sink: NoticeSink, over: Partial<AlertSettings['vramHigh']> = {}) {
+  return new VramAlerts({ host: 'gpu-1', settings: { ...settings, ...over }, monitor: { onSample: () => () => undefined }, sink, store: new RedisAlertStore(redis, prefix), logger: silentLogger() });
 }
 
 describe('VRAM high alerts', () => {
@@ -102,7 +102,7 @@ describe('VRAM high alerts', () => {
 
   it('announces a pending alert that did not last as cancelled, and ignores samples without GPUs', async () => {
     const sink = new ListSink();
-    const r = rule(sink, { vramResolvePercent: 80 });
+    const r = rule(sink, { resolvePercent: 80 });
     expect(r.resolvePct).toBe(80);
     await r.evaluate({ available: false, reason: 'no NVIDIA GPU' });
     await r.evaluate(sample(0, gpu(80000)));

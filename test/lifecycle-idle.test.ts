@@ -77,6 +77,8 @@ describe('idle unload from LiteLLM spend logs', () => {
       },
       litellm: { databaseUrl: url.toString() },
       worker: { idleCheckInterval: '300ms' },
+      // the pinned model is stopped until the test starts it: no "model down" for it here (test/alerts-*.test.ts test that)
+      host: { alerts: { modelDown: { enabled: false } } },
     });
     notices = collectNotices(lab.prefix);
     worker = await startWorkerProcess(lab);

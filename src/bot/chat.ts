@@ -7,6 +7,7 @@ import type { BotContext } from './context.js';
 import type { Logger } from '../core/logger.js';
 import { consumeNotices } from '../queue/notice-queue.js';
 import { printLine } from '../core/console-lines.js';
+import { startAlertWatch } from './alerts/watch.js';
 
 export interface RunningChat {
   /** resolves with the exit code when the chat side ends by itself (/quit, or Discord giving up) */
@@ -14,13 +15,23 @@ export interface RunningChat {
   close(): Promise<void>;
 }
 
-/** Discord when a token is configured, else the local shell. */
+/** Discord when a token is configured, else the local shell; with either, the bot's alert watch (worker offline, ended silences). */
 export async function startChat(ctx: BotContext, config: Config, logger: Logger, local: { user?: string; role?: string }): Promise<RunningChat> {
+  let chat: RunningChat;
   if (config.discord.token) {
     const { startDiscord } = await import('../chat/discord/bot.js');
-    return await startDiscord(ctx, logger);
+    chat = await startDiscord(ctx, logger);
+  } else {
+    chat = startShellChat(ctx, config, logger, localCaller(config, 'shell', local));
   }
-  return startShellChat(ctx, config, logger, localCaller(config, 'shell', local));
+  const watch = startAlertWatch({ config, redis: ctx.redis, prefix: ctx.prefix, sink: ctx.notify, logger });
+  return {
+    done: chat.done,
+    async close() {
+      await watch.stop();
+      await chat.close();
+    },
+  };
 }
 
 function startShellChat(ctx: BotContext, config: Config, logger: Logger, caller: Caller): RunningChat {

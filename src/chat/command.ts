@@ -3,7 +3,7 @@ import type { Capability } from './permissions.js';
 import type { Reply } from '../core/reply.js';
 
 /** Where an option's autocomplete choices come from (Discord) and how its value is checked. */
-export type OptionSource = 'model' | 'host' | 'job';
+export type OptionSource = 'model' | 'host' | 'job' | 'alert';
 
 interface OptionBase {
   description: string;

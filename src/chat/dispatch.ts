@@ -123,14 +123,16 @@ function deny(ctx: Pick<BotContext, 'config'>, command: AnyCommand, caller: Call
     if (caller.inDM) {
       return { outcome: 'denied', tone: 'error', title: `/${command.name} changes the lab and is not run in direct messages.`, blocks: [], hint: 'Run it in the lab channel, where the team can see it.' };
     }
-    const allowed = ctx.config.discord.commandChannelIds;
+    // the alert channel too: its alerts carry buttons (Acknowledge, Silence, Stop idle models) that run commands there
+    const { commandChannelIds, alertChannelId } = ctx.config.discord;
+    const allowed = commandChannelIds.length > 0 && alertChannelId ? [...commandChannelIds, alertChannelId] : commandChannelIds;
     if (allowed.length > 0 && !allowed.includes(caller.channelId)) {
       return {
         outcome: 'denied',
         tone: 'error',
         title: `/${command.name} changes the lab and runs only in the lab's command channels.`,
         blocks: [],
-        hint: `Use ${allowed.map((id) => `<#${id}>`).join(' or ')}.`,
+        hint: `Use ${commandChannelIds.map((id) => `<#${id}>`).join(' or ')}.`,
       };
     }
   }

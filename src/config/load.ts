@@ -242,7 +242,8 @@ function unwrap(schema: unknown): unknown {
     const def = (current as { _zod?: { def?: Record<string, unknown> } })?._zod?.def;
     if (!def) return current;
     if (def.type === 'optional' || def.type === 'default' || def.type === 'prefault' || def.type === 'nullable') current = def.innerType;
-    else if (def.type === 'pipe') current = def.in;
+    // a pipe reads as its input, unless the input is a preprocess step: then as the schema it feeds
+    else if (def.type === 'pipe') current = (def.in as { _zod?: { def?: { type?: string } } })._zod?.def?.type === 'transform' ? def.out : def.in;
     else return current;
   }
   return current;

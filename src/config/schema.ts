@@ -126,20 +126,62 @@ const modelSchema = z.strictObject({
 });
 export type ModelConfig = z.infer<typeof modelSchema>;
 
+/** What every alert kind has: on/off, how long its condition must hold before it fires, how often a firing one is repeated (0: never). */
+const alertTiming = (forMs: number, repeatMs: number) => ({
+  enabled: z.boolean().default(true),
+  for: durationIn(0, 86_400_000).default(forMs),
+  repeatEvery: durationIn(0, 30 * 86_400_000).default(repeatMs),
+});
+
+const percent = z.number().min(1).max(100);
+
+const alertKindsSchema = z.strictObject({
+  /** a GPU's used VRAM at or above `percent` */
+  vramHigh: z.strictObject({ ...alertTiming(60_000, 3_600_000), percent: percent.default(95), resolvePercent: percent.optional() }).prefault({}),
+  /** a running (or pinned) model stopped without /stop or an idle unload */
+  modelDown: z.strictObject({ ...alertTiming(30_000, 3_600_000), logLines: z.number().int().min(0).max(50).default(15) }).prefault({}),
+  /** processes no model owns holding more than `minMiB` on a GPU */
+  ghostVram: z.strictObject({ ...alertTiming(300_000, 6 * 3_600_000), minMiB: z.number().int().nonnegative().default(1024) }).prefault({}),
+  /** the host's worker missed its heartbeats (raised by the bot) */
+  workerOffline: z.strictObject(alertTiming(60_000, 3_600_000)).prefault({}),
+  /** the LiteLLM proxy's liveliness fails (checked by the worker of `litellm.host` every `interval`) */
+  proxyDown: z.strictObject({ ...alertTiming(60_000, 3_600_000), interval: durationIn(1_000, 3_600_000).default(15_000) }).prefault({}),
+  /** a GPU-heavy model unit enabled at boot (checked at worker start and every `interval`) */
+  bootServices: z.strictObject({ ...alertTiming(0, 24 * 3_600_000), interval: durationIn(10_000, 7 * 86_400_000).default(3_600_000) }).prefault({}),
+});
+export type AlertSettings = z.infer<typeof alertKindsSchema>;
+
+/** The VRAM keys of earlier versions (`alerts.vramHighPercent`, …), still read: they are `alerts.vramHigh.*` now. */
+const LEGACY_VRAM_KEYS = { vramHighPercent: 'percent', vramResolvePercent: 'resolvePercent', for: 'for', repeatEvery: 'repeatEvery' } as const;
+
+function legacyVramKeys(input: unknown, ctx: z.core.$RefinementCtx<unknown>): unknown {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) return input;
+  const rest: Record<string, unknown> = { ...(input as Record<string, unknown>) };
+  const legacy = Object.keys(LEGACY_VRAM_KEYS).filter((k) => k in rest) as (keyof typeof LEGACY_VRAM_KEYS)[];
+  if (legacy.length === 0) return input;
+  const given = rest.vramHigh;
+  const vramHigh: Record<string, unknown> = given && typeof given === 'object' && !Array.isArray(given) ? { ...(given as Record<string, unknown>) } : {};
+  for (const old of legacy) {
+    const now = LEGACY_VRAM_KEYS[old];
+    if (now in vramHigh) {
+      ctx.addIssue({ code: 'custom', path: [old], message: `the old name of alerts.vramHigh.${now}, which is set too: keep only alerts.vramHigh.${now}`, input: rest[old] });
+    } else {
+      vramHigh[now] = rest[old];
+    }
+    delete rest[old];
+  }
+  return { ...rest, vramHigh };
+}
+
+const alertsSchema = z.preprocess(legacyVramKeys, alertKindsSchema).prefault({});
+
 const hostSchema = z.strictObject({
   description: z.string().optional(),
   /** where model weights live; /status shows this disk */
   modelDir: z.string().default('/'),
   /** VRAM kept free for everything that is not a model (MiB, summed over the host's GPUs) */
   vramReserveMiB: z.number().int().nonnegative().default(1024),
-  alerts: z
-    .strictObject({
-      vramHighPercent: z.number().min(1).max(100).default(95),
-      vramResolvePercent: z.number().min(1).max(100).optional(),
-      for: durationIn(0, 86_400_000).default(60_000),
-      repeatEvery: durationIn(0, 30 * 86_400_000).default(3_600_000),
-    })
-    .prefault({}),
+  alerts: alertsSchema,
   gpu: z
     .strictObject({
       /** false: never run nvidia-smi on this host */
@@ -205,7 +247,7 @@ const litellmSchema = z.strictObject({
   smoke: z
     .strictObject({
       concurrency: z.number().int().min(1).max(256).default(32),
-      timeout: duration.pipe(z.number().min(100, 'expected at least 100ms')).default(30_000),
+      timeout: durationIn(100, 10 * 60_000).default(30_000),
     })
     .prefault({}),
   /** model groups of the proxy that are not local models: aliases and cloud fallbacks */

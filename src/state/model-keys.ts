@@ -28,3 +28,6 @@ export const IDLE_UNLOAD_REQUESTER = {
 
 /** The idle-unload loop's passes on a host: `{ passes, startedAt, finishedAt }` of the last one. */
 export const idlePassKey = (prefix: string, host: string) => key(prefix, 'idle-unload', host);
+
+/** "labops is stopping this model" (a /stop or an idle unload), so that the stop is not reported as the model going down. */
+export const stopIntentKey = (prefix: string, host: string, model: string) => key(prefix, 'model', host, model, 'stopping');

@@ -1,4 +1,3 @@
-import { RedisAlertStore } from '../alerts/redis-store.js';
 import type { Config } from '../config/schema.js';
 import { modelStop } from '../contracts/model-stop.js';
 import type { Logger } from '../core/logger.js';
@@ -7,7 +6,7 @@ import { HostWorker } from '../queue/host-worker.js';
 import { JobClient } from '../queue/job-client.js';
 import { startHeartbeat } from '../state/heartbeat.js';
 import { IDLE_UNLOAD_REQUESTER, stopDedupId } from '../state/model-keys.js';
-import { VramAlerts } from './alerts/vram-alerts.js';
+import { startAlertRules } from './alerts/start-alerts.js';
 import { createWorkerContext, type WorkerContext } from './context.js';
 import type { AnyJob } from './define-job.js';
 import { startIdleUnload } from './lifecycle/idle-unload.js';
@@ -21,15 +20,7 @@ export interface RunningWorker {
 export async function startWorker(config: Config, hostName: string, logger: Logger, jobs: readonly AnyJob[]): Promise<RunningWorker> {
   const ctx = await createWorkerContext(config, hostName, logger);
   const log = ctx.logger;
-  const vramAlerts = new VramAlerts({
-    host: hostName,
-    alerts: ctx.host.alerts,
-    monitor: ctx.gpu,
-    sink: ctx.notify,
-    store: new RedisAlertStore(ctx.redis, config.redis.prefix),
-    logger: log,
-  });
-  vramAlerts.start();
+  const alertRules = startAlertRules(ctx);
   ctx.gpu.start();
   void ctx.facts.prime().catch((err: unknown) => log.warn({ err }, 'could not read host facts'));
   const worker = new HostWorker({
@@ -70,7 +61,7 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
     ctx,
     async close() {
       await idleUnload.stop();
-      await vramAlerts.stop();
+      await alertRules.stop();
       await heartbeat.stop();
       await worker.close();
       await selfQueue.close();

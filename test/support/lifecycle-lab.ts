@@ -239,11 +239,15 @@ export class SimulatedGpu {
     this.write();
   }
 
+  /** processes outside the model servers that hold VRAM (a ghost), as nvidia-smi lists them */
+  extraApps: { pid: number; name: string; usedMiB: number }[] = [];
+
   apps(): { pid: number; name: string; usedMiB: number }[] {
     return processes()
       .filter((p) => p.argv.includes(MODEL_SERVER) && p.argv.includes(this.tag))
       .map((p) => ({ pid: p.pid, name: 'llama-server', usedMiB: Number(p.argv[p.argv.indexOf('--fake-vram') + 1] ?? 0) }))
-      .filter((a) => a.usedMiB > 0);
+      .filter((a) => a.usedMiB > 0)
+      .concat(this.extraApps);
   }
 
   modelsMiB(): number {

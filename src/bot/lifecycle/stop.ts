@@ -17,12 +17,20 @@ import { failureReply, fallbackLines, stopReply } from './replies.js';
 
 /** A model's state as its worker tells it now; a worker that does not answer is a clear failure. */
 export async function liveModelState(ctx: BotContext, ref: ModelRef, requestedBy: Requester, progress: (text: string) => void): Promise<ModelStatus> {
-  const [report] = await collectHosts(ctx, [ref.host], { requestedBy, onProgress: progress });
-  const live = report?.snapshot?.models.find((m) => m.name === ref.name);
-  if (!report?.snapshot || !live) {
-    throw failedError(`Cannot stop ${ref.name}: the worker on ${ref.host} does not answer (${report?.problem ?? 'no answer'}).`, `Nothing was queued. Is \`labops worker --host ${ref.host}\` running? /status shows it.`);
-  }
-  return live;
+  return (await liveModelStates(ctx, [ref], requestedBy, progress))[0]!;
+}
+
+/** The states of models of one host, from one answer of its worker. */
+export async function liveModelStates(ctx: BotContext, refs: ModelRef[], requestedBy: Requester, progress: (text: string) => void): Promise<ModelStatus[]> {
+  const host = refs[0]!.host;
+  const [report] = await collectHosts(ctx, [host], { requestedBy, onProgress: progress });
+  return refs.map((ref) => {
+    const live = report?.snapshot?.models.find((m) => m.name === ref.name);
+    if (!report?.snapshot || !live) {
+      throw failedError(`Cannot stop ${ref.name}: the worker on ${ref.host} does not answer (${report?.problem ?? 'no answer'}).`, `Nothing was queued. Is \`labops worker --host ${ref.host}\` running? /status shows it.`);
+    }
+    return live;
+  });
 }
 
 /** The answer when there is nothing to stop (or no way to tell), else null. */
@@ -71,8 +79,38 @@ export function stopQuestion(config: Config, stops: { ref: ModelRef; live: Model
   };
 }
 
-export function stopDeclined(ref: ModelRef, question: ConfirmRequest): Reply {
-  return { ...declined(`${ref.name} was not stopped.`, { data: { status: 'declined', host: ref.host, model: ref.name } }), blocks: [text(question.detail ?? '')] };
+export function stopDeclined(ref: ModelRef, question: ConfirmRequest, others: ModelRef[] = []): Reply {
+  const names = [ref, ...others].map((r) => r.name);
+  const title = others.length === 0 ? `${ref.name} was not stopped.` : `${names.join(' and ')} were not stopped.`;
+  return { ...declined(title, { data: { status: 'declined', host: ref.host, model: ref.name, ...(others.length > 0 ? { models: names } : {}) } }), blocks: [text(question.detail ?? '')] };
+}
+
+/** The models of a /stop: `model`, and `also` (comma-separated) on the same host; each once. */
+export function stopTargets(ctx: BotContext, options: { model: string; host?: string; also?: string }): ModelRef[] {
+  const ref = ctx.inventory.resolveModel(options.model, options.host);
+  const others = (options.also ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean)
+    .map((n) => ctx.inventory.resolveModel(n, ref.host));
+  return [...new Map([ref, ...others].map((r) => [r.name, r])).values()];
+}
+
+/** Several stops, one after the other, answered as one reply (the worst outcome wins). */
+export async function runStops(ctx: BotContext, caller: Caller, refs: ModelRef[], progress: (text: string) => void): Promise<Reply> {
+  const replies: Reply[] = [];
+  for (const ref of refs) replies.push(await runStop(ctx, caller, ref, progress));
+  if (replies.length === 1) return replies[0]!;
+  const bad = replies.find((r) => r.outcome !== 'ok');
+  const host = refs[0]!.host;
+  const title = bad ? `Not every model was stopped on ${host}: ${bad.title}` : `Stopped ${refs.map((r) => r.name).join(' and ')} on ${host}.`;
+  return {
+    ...(bad ?? replies[0]!),
+    title,
+    blocks: replies.map((r) => text(r.title)),
+    data: { status: bad ? 'partly' : 'stopped', host, results: replies.map((r) => r.data) },
+    hint: `/start loads them again.`,
+  };
 }
 
 /** Queues the stop and waits for it; the worker's own failures come back as a reply. */

@@ -3,6 +3,7 @@ import type { BotContext } from '../../bot/context.js';
 import type { Caller, OptionDef } from '../command.js';
 import { checkAccess } from '../dispatch.js';
 import { clip } from './render.js';
+import { alertChoices } from '../../bot/alerts/choices.js';
 
 export const MAX_CHOICES = 25;
 
@@ -10,11 +11,11 @@ export type Choice = APIApplicationCommandOptionChoice<string>;
 
 /**
  * Autocomplete choices for a focused option, from the inventory in memory: model and host names
- * (and, for jobs, the newest jobs of each host, given at most `jobsWithinMs`). A caller who may
- * not run the command gets no choices at all.
+ * (and, for jobs, the newest jobs of each host, given at most `jobsWithinMs`; for alerts, the keys
+ * in the alert store). A caller who may not run the command gets no choices at all.
  */
 export async function choicesFor(
-  ctx: Pick<BotContext, 'config' | 'commands' | 'inventory' | 'jobs'>,
+  ctx: Pick<BotContext, 'config' | 'commands' | 'inventory' | 'jobs' | 'redis' | 'prefix'>,
   caller: Caller,
   commandName: string,
   focused: { name: string; value: string },
@@ -46,6 +47,10 @@ export async function choicesFor(
         if (out.length === MAX_CHOICES) break;
       }
       return out;
+    }
+    case 'alert': {
+      const found = await Promise.race([alertChoices(ctx, typed), new Promise<null>((resolve) => setTimeout(() => resolve(null), jobsWithinMs).unref())]).catch(() => null);
+      return found ?? [];
     }
     case 'job': {
       const hosts = typeof options.host === 'string' && ctx.inventory.hostNames.includes(options.host) ? [options.host] : ctx.inventory.hostNames;

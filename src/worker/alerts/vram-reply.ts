@@ -1,7 +1,8 @@
-import { fields, type Reply, type Tone } from '../../core/reply.js';
+import { fields, text, type Reply, type Tone } from '../../core/reply.js';
 import { formatDuration } from '../../core/duration.js';
 import type { GpuInfo } from '../../gpu/monitor.js';
 import type { AlertState, Transition } from '../../alerts/state-machine.js';
+import type { StopIdleOffer } from './idle-models.js';
 
 export interface VramAlertFacts {
   key: string;
@@ -14,6 +15,8 @@ export interface VramAlertFacts {
   state: AlertState;
   transition: Transition;
   now: number;
+  /** idle models whose stop brings the GPU under the threshold (firing and repeats) */
+  offer?: StopIdleOffer | null;
 }
 
 const TONE: Record<Transition, Tone> = { pending: 'warn', firing: 'error', repeat: 'error', resolved: 'ok', cancelled: 'ok' };
@@ -50,6 +53,7 @@ export function vramAlertReply(f: VramAlertFacts): Reply {
         { name: 'Threshold', value: `≥ ${f.highPct} % for ${formatDuration(f.forMs)}; resolves under ${f.resolvePct} %`, inline: true },
         { name: 'Since', value: new Date(state.pendingSince ?? now).toISOString(), inline: true },
       ]),
+      ...(f.offer ? [text(f.offer.line)] : []),
     ],
     ...(f.transition === 'pending' || f.transition === 'firing' || f.transition === 'repeat'
       ? { hint: `/status host:${f.host} shows which models hold it; /stop an idle model to free VRAM.` }
@@ -66,6 +70,7 @@ export function vramAlertReply(f: VramAlertFacts): Reply {
       totalMiB: gpu.totalMiB,
       gpuUuid: gpu.uuid,
       since: state.pendingSince,
+      idleModels: f.offer?.models.map((m) => m.name) ?? [],
     },
   };
 }
