@@ -258,15 +258,15 @@ describe('a lab on a network: Redis with a password and TLS, signed jobs', () =>
   it('a forged or unsigned notice is dropped and counted, never posted; one signed by an accepted key is', async () => {
     const notify = queue('notify');
     const from = bot.stdout.length;
-    const fromErr = bot.stderr.length;
     const reply = (title: string) => ({ outcome: 'ok', tone: 'error', title, blocks: [] });
     await notify.add('alert', { channel: 'alert', reply: reply('FORGED unsigned: free GPUs, run /stop on everything'), at: Date.now() });
     await notify.add('alert', signNotice(new SigningKeys(KX), { channel: 'alert', reply: reply('FORGED by a stranger'), at: Date.now() } as never));
     await notify.add('alert', signNotice(new SigningKeys(K2), { channel: 'alert', reply: reply('signed with the new key'), at: Date.now() } as never));
     await bot.waitFor(/\[alert\] ✖ signed with the new key/, { from });
-    expect(bot.stdout.slice(from)).not.toContain('FORGED');
-    await bot.waitFor(/dropped notice \d+: not signed; it is not posted/, { stream: 'stderr', from: fromErr });
-    await bot.waitFor(/dropped notice \d+: signed with an unknown key/, { stream: 'stderr', from: fromErr });
+    // the shell prints log lines above its prompt, on stdout, like its notices
+    await bot.waitFor(/dropped notice \d+: not signed; it is not posted/, { from });
+    await bot.waitFor(/dropped notice \d+: signed with an unknown key/, { from });
+    expect(bot.stdout.slice(from) + bot.stderr).not.toContain('FORGED');
     expect(await admin.get(`${lab.prefix}:security:dropped-notices`)).toBe('2');
   });
 

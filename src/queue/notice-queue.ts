@@ -80,9 +80,9 @@ export function consumeNotices(
     async (job: Job) => {
       const checked = checkNotice(job.data, trust.keys);
       if (!checked.ok) {
-        const title = (job.data as { reply?: { title?: unknown } } | null)?.reply?.title;
+        // its text is not ours to print: the job (kept in the queue under its id) is the evidence
         const dropped = await client.incr(droppedNoticesKey(prefix)).catch(() => null);
-        logger.warn({ jobId: job.id, channel: job.name, reason: checked.reason, title: typeof title === 'string' ? title.slice(0, 200) : null, dropped }, `dropped notice ${job.id}: ${checked.reason}; it is not posted`);
+        logger.warn({ jobId: job.id, channel: job.name, reason: checked.reason, dropped }, `dropped notice ${job.id}: ${checked.reason}; it is not posted`);
         return { dropped: checked.reason };
       }
       await handler(checked.notice, job.id ?? '?');
