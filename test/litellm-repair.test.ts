@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveKeys, encryptValue } from '../src/litellm/crypto.js';
@@ -202,6 +202,32 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
     expect(readFileSync(lab.configPath, 'utf8')).toBe(file);
   });
 
+  it('a config.yaml write that fails mid-apply leaves the database and the file as they were', async () => {
+    // the worker runs as root here, so a read-only directory would not stop it: a file name one
+    // backup suffix short of the file system's limit makes the backup write fail instead
+    const longPath = join(dirname(lab.configPath), `${'c'.repeat(230)}.yaml`);
+    const text = readFileSync(lab.configPath, 'utf8');
+    writeFileSync(longPath, text);
+    const before = await rows();
+    const settings = await lab.db.query(`SELECT param_value::text AS v FROM "LiteLLM_Config" ORDER BY param_name`);
+    outputs.push(worker.stdout, worker.stderr);
+    await worker.stop();
+    worker = await lab.startWorker({}, { configPath: longPath });
+    try {
+      const r = await exec('/repair kind:rename model:ollama-mistral to:chat-mistral-small-ollama');
+      expect(r.code, r.raw).toBe(1);
+      expect(r.title).toMatch(/^Could not write the backup .*: ENAMETOOLONG; nothing was changed\.$/);
+      expect(readFileSync(longPath, 'utf8')).toBe(text);
+      expect(await rows()).toEqual(before);
+      expect(await lab.db.query(`SELECT param_value::text AS v FROM "LiteLLM_Config" ORDER BY param_name`)).toEqual(settings);
+      expect(readdirSync(dirname(lab.configPath)).filter((f) => f.includes('.labops-'))).toEqual([]);
+    } finally {
+      outputs.push(worker.stdout, worker.stderr);
+      await worker.stop();
+      worker = await lab.startWorker();
+    }
+  });
+
   let renameAudit = '';
   it('rename: every reference in config.yaml and LiteLLM_Config, and nothing else', async () => {
     const file = readFileSync(lab.configPath, 'utf8');
@@ -253,6 +279,9 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
   it('shows no secret in any output, log line or audit row', async () => {
     const audit = JSON.stringify(await jobRows(lab, 'repair.apply')) + JSON.stringify(await jobRows(lab, 'repair.undo'));
     expect(audit).toContain('"image"');
+    const log = await lab.execText('/log n:100', ['--as', 'viewer']);
+    outputs.push(log.stdout, log.stderr);
+    expect(log.stdout, log.stdout).toContain(`undo: /repair kind:undo audit:${renameAudit}`);
     const all = [...outputs, worker.stdout, worker.stderr, audit, JSON.stringify(notices.notices)].join('\n');
     for (const secret of lab.secrets) expect(all).not.toContain(secret);
   });
