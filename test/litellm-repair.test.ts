@@ -153,6 +153,7 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
     expect(undone.code, undone.raw).toBe(0);
     expect(await rows()).toEqual(original);
     expect(await chat('chat-mistral-7b-ollama')).toBe(500);
+    await notices.waitFor((n) => n.channel === 'log' && n.reply.title.startsWith('Undo applied on gpu-1 by '));
     const again = await exec('/repair kind:encrypted-providers');
     expect(again.code, again.raw).toBe(0);
     await lab.db.query(`UPDATE "LiteLLM_ProxyModelTable" SET model_info = '{"edited": true}' WHERE model_id = 'db-mistral'`);
