@@ -283,6 +283,9 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
     const log = await lab.execText('/log n:100', ['--as', 'viewer']);
     outputs.push(log.stdout, log.stderr);
     expect(log.stdout, log.stdout).toContain(`undo: /repair kind:undo audit:${renameAudit}`);
+    const logJson = await lab.exec('/log n:100', ['--as', 'viewer']);
+    expect(logJson.actions).toHaveLength(3);
+    expect(logJson.actions[0]).toEqual({ label: expect.stringMatching(/^Undo undo \(/), command: 'repair', options: { kind: 'undo', audit: expect.any(String) }, style: 'danger' });
     const all = [...outputs, worker.stdout, worker.stderr, audit, JSON.stringify(notices.notices)].join('\n');
     for (const secret of lab.secrets) expect(all).not.toContain(secret);
   });
