@@ -1,12 +1,14 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveKeys, encryptValue } from '../src/litellm/crypto.js';
 import type { CliProcess } from './support/cli.js';
 import { REDIS_URL } from './support/env.js';
 import { fakeDecrypt } from './support/fake-litellm.js';
 import { startModelServer, type ModelServer } from './support/litellm-lab.js';
+import { waitFor } from './support/engines-helpers.js';
 import { collectNotices, jobRows, type ExecJson } from './support/lifecycle-lab.js';
 import { createProxyLab, EMBEDDER, encryptParams, HERMES, MASTER_KEY, UPSTREAM_KEY, type ProxyLab } from './support/proxy-lab.js';
 
@@ -174,17 +176,30 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
     expect(again.title).toBe('Nothing to repair on gpu-1: admin-user would change nothing.');
   });
 
-  it('a second repair while one holds the proxy is refused, with who holds it', async () => {
+  it('a second repair while one is applying is refused, with who holds it', async () => {
+    // another session holds LiteLLM_Config's rows: the first repair waits inside its apply, holding the proxy
+    const blocker = new pg.Client({ connectionString: lab.db.url });
+    await blocker.connect();
     const redis = new Redis(REDIS_URL);
+    let first: Promise<RepairJson> | undefined;
     try {
-      await redis.set(`${lab.prefix}:repair-lock:gpu-1`, JSON.stringify({ jobId: '77', who: 'alice', kind: 'rename', since: Date.now() }), 'PX', 60_000);
-      const r = await exec('/repair kind:model-limits');
-      expect(r.code).toBe(2);
-      expect(r.title).toMatch(/^Another repair is running on the proxy of gpu-1: rename by alice \(job 77, since/);
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT 1 FROM "LiteLLM_Config" FOR UPDATE`);
+      first = exec('/repair kind:model-limits');
+      await waitFor(() => redis.get(`${lab.prefix}:repair-lock:gpu-1`), 30_000, 'the first repair holding the proxy');
+      const second = await exec('/repair kind:rename model:ollama-mistral to:chat-mistral-small-ollama');
+      expect(second.code, second.raw).toBe(2);
+      expect(second.title).toMatch(/^Another repair is running on the proxy of gpu-1: model-limits by \S+ \(job \S+, since \d\d:\d\d:\d\d UTC\)\. Nothing was changed\.$/);
     } finally {
-      await redis.del(`${lab.prefix}:repair-lock:gpu-1`);
+      await blocker.query('ROLLBACK');
+      await blocker.end();
       redis.disconnect();
     }
+    const done = await first;
+    expect(done.code, done.raw).toBe(0);
+    // back to where the lab was, for the tests below
+    expect((await exec(`/repair kind:undo audit:${done.data.auditId}`)).code).toBe(0);
+    expect(readFileSync(lab.configPath, 'utf8')).toBe(initialFile);
   });
 
   it('a failure on the last row leaves the database and config.yaml as they were', async () => {
@@ -211,6 +226,7 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
     writeFileSync(longPath, text);
     const before = await rows();
     const settings = await lab.db.query(`SELECT param_value::text AS v FROM "LiteLLM_Config" ORDER BY param_name`);
+    const leftovers = readdirSync(dirname(lab.configPath)).filter((f) => f.includes('.labops-'));
     outputs.push(worker.stdout, worker.stderr);
     await worker.stop();
     worker = await lab.startWorker({}, { configPath: longPath });
@@ -221,7 +237,7 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
       expect(readFileSync(longPath, 'utf8')).toBe(text);
       expect(await rows()).toEqual(before);
       expect(await lab.db.query(`SELECT param_value::text AS v FROM "LiteLLM_Config" ORDER BY param_name`)).toEqual(settings);
-      expect(readdirSync(dirname(lab.configPath)).filter((f) => f.includes('.labops-'))).toEqual([]);
+      expect(readdirSync(dirname(lab.configPath)).filter((f) => f.includes('.labops-'))).toEqual(leftovers);
     } finally {
       outputs.push(worker.stdout, worker.stderr);
       await worker.stop();
@@ -232,6 +248,7 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
   let renameAudit = '';
   it('rename: every reference in config.yaml and LiteLLM_Config, and nothing else', async () => {
     const file = readFileSync(lab.configPath, 'utf8');
+    const backups = readdirBackups();
     const r = await exec('/repair kind:rename model:ollama-mistral to:chat-mistral-small-ollama');
     expect(r.code, r.raw).toBe(0);
     renameAudit = r.data.auditId;
@@ -247,7 +264,7 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
     expect(findings.filter((f) => f.startsWith('model-name') || f.startsWith('fallback-dangling'))).toEqual([]);
     lab.proxy.reloadConfig();
     expect(await chat('chat-mistral-small-ollama')).toBe(200);
-    expect(readdirBackups()).toHaveLength(1);
+    expect(readdirBackups().filter((f) => !backups.includes(f))).toEqual([`${basename(lab.configPath)}.labops-${renameAudit}.bak`]);
   });
 
   const readdirBackups = () => readdirSync(dirname(lab.configPath)).filter((f) => f.includes('.labops-') && f.endsWith('.bak'));
