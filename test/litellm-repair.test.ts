@@ -174,6 +174,9 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
     expect(r.data.verification.doctor).toEqual([]);
     const again = await exec('/repair kind:admin-user');
     expect(again.title).toBe('Nothing to repair on gpu-1: admin-user would change nothing.');
+    // its undo deletes exactly the row it inserted
+    expect((await exec(`/repair kind:undo audit:${r.data.auditId}`)).code).toBe(0);
+    expect(await lab.db.query(`SELECT 1 FROM "LiteLLM_UserTable"`)).toEqual([]);
   });
 
   it('a second repair while one is applying is refused, with who holds it', async () => {
