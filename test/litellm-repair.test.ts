@@ -38,12 +38,12 @@ model_list:
       api_base: ${embedderBase}
       api_key: ${LITERAL_KEY}   # a literal key: never shown
       timeout: 120
-  # --- cloud
+  # cloud models (no api_base)
   - model_name: qwen3-coder-480b-cloud
     litellm_params: { model: openrouter/qwen/qwen3-coder, api_key: os.environ/OPENROUTER_API_KEY }
 router_settings:
   fallbacks:
-    - chat-default: [qwen3-coder-480b-cloud]
+    - chat-default: ["qwen3-coder-480b-cloud"]
     - ollama-mistral: [chat-default]        # keep this comment
   context_window_fallbacks: [{"ollama-mistral": ["chat-default"]}]
   model_group_alias:
