@@ -89,6 +89,8 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
     // the incident: the provider written under another key; the model has no provider prefix, the api_base is local
     await lab.db.insertModel({ model_id: 'db-mistral', model_name: 'chat-mistral-7b-ollama', litellm_params: { ...encryptParams({ model: 'mistral-7b', ...local }, SALT), custom_llm_provider: encryptValue('ollama_chat', deriveKeys(OTHER_SALT)) } });
     await lab.db.insertModel({ model_id: 'db-double', model_name: 'chat-double-vllm', litellm_params: { ...encryptParams({ model: 'hosted_vllm/x', ...local, timeout: 60 }, SALT), custom_llm_provider: encryptValue(encryptValue('hosted_vllm', keys), keys) }, paramsAsJsonString: true });
+    // the old name in the DB too: a rename writes this row and LiteLLM_Config's in one transaction
+    await lab.db.insertModel({ model_id: 'db-old-name', model_name: 'ollama-mistral', litellm_params: encryptParams({ model: 'openai/mistral-7b', ...local, timeout: 120 }, SALT) });
     // nothing readable names a provider: left alone
     await lab.db.insertModel({ model_id: 'db-lost', model_name: 'chat-lost-cloud', litellm_params: { ...encryptParams({ model: 'gpt-x', api_base: 'https://api.example.com/v1' }, OTHER_SALT), custom_llm_provider: encryptValue('openai', deriveKeys(OTHER_SALT)) } });
     await lab.db.setConfigRow('router_settings', { fallbacks: [{ 'ollama-mistral': ['chat-default'] }, { 'chat-default': ['qwen3-coder-480b-cloud'] }], num_retries: 2 });
@@ -205,7 +207,7 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
     expect(readFileSync(lab.configPath, 'utf8')).toBe(initialFile);
   });
 
-  it('a failure on the last row leaves the database and config.yaml as they were', async () => {
+  it('a failure on the last row (after a model row was written) leaves the database and config.yaml as they were', async () => {
     const before = await rows();
     const file = readFileSync(lab.configPath, 'utf8');
     await lab.db.query(`CREATE FUNCTION refuse_config() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure' USING ERRCODE = '23514'; END $$ LANGUAGE plpgsql`);
@@ -261,6 +263,7 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
     const changed = a.map((line, i) => [line, b[i]]).filter(([x, y]) => x !== y);
     expect(changed).toEqual(a.filter((l) => l.includes('ollama-mistral')).map((l) => [l, l.replaceAll('ollama-mistral', 'chat-mistral-small-ollama')]));
     expect(changed).toHaveLength(4);
+    expect(await lab.db.query(`SELECT model_name FROM "LiteLLM_ProxyModelTable" WHERE model_id = 'db-old-name'`)).toEqual([{ model_name: 'chat-mistral-small-ollama' }]);
     const [settings] = await lab.db.query<{ v: unknown }>(`SELECT param_value AS v FROM "LiteLLM_Config" WHERE param_name = 'router_settings'`);
     expect(settings!.v).toEqual({ fallbacks: [{ 'chat-mistral-small-ollama': ['chat-default'] }, { 'chat-default': ['qwen3-coder-480b-cloud'] }], num_retries: 2 });
     const findings = await doctor();
