@@ -1,5 +1,6 @@
 import { defineCommand } from '../src/bot/define-command.js';
-import { info, table, type Reply } from '../src/core/reply.js';
+import { undoActions, undoLine } from '../src/bot/repair/undo-actions.js';
+import { info, table, type Action, type Reply } from '../src/core/reply.js';
 
 export default defineCommand({
   name: 'log',
@@ -20,19 +21,31 @@ export default defineCommand({
             r.startedAt.toISOString().replace('T', ' ').slice(0, 19),
             r.actorName,
             r.role ?? '–',
-            describe(r.command, r.args, r.kind),
+            describe(r.command, r.args, r.kind) + undoOf(r.detail, r.outcome),
             r.host ?? '–',
             r.jobId ?? '–',
             r.error ? `${r.outcome}: ${r.error}` : r.outcome,
           ]),
         ),
       ],
-      { data: { entries: rows } },
+      { data: { entries: rows }, ...withActions(undoActions(rows)) },
     );
   },
 });
 
 function describe(command: string, args: Record<string, unknown>, kind: string): string {
-  const opts = Object.entries(args ?? {}).map(([k, v]) => `${k}:${String(v)}`);
+  const repair = args?.repair;
+  if (kind === 'job' && repair && typeof repair === 'object') return `${command} ${String((repair as { kind?: unknown }).kind)}`;
+  const opts = Object.entries(args ?? {}).map(([k, v]) => `${k}:${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`);
   return [kind === 'command' ? `/${command}` : command, ...opts].join(' ');
+}
+
+/** A LiteLLM repair that applied keeps its before-image: the line that undoes it. */
+function undoOf(detail: unknown, outcome: string): string {
+  const undo = undoLine(detail);
+  return outcome === 'ok' && undo ? ` — undo: ${undo}` : '';
+}
+
+function withActions(actions: Action[]): { actions?: Action[] } {
+  return actions.length > 0 ? { actions } : {};
 }
