@@ -10,6 +10,8 @@ import { startAlertRules } from './alerts/start-alerts.js';
 import { createWorkerContext, type WorkerContext } from './context.js';
 import type { AnyJob } from './define-job.js';
 import { startIdleUnload } from './lifecycle/idle-unload.js';
+import { VramHistoryRecorder } from './vram/history-recorder.js';
+import { crashOf, noteModelEvent } from './vram/model-events.js';
 
 export interface RunningWorker {
   ctx: WorkerContext;
@@ -21,6 +23,12 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
   const ctx = await createWorkerContext(config, hostName, logger);
   const log = ctx.logger;
   const alertRules = startAlertRules(ctx);
+  const history = new VramHistoryRecorder({ redis: ctx.redis, prefix: ctx.prefix, host: hostName, monitor: ctx.gpu, logger: log });
+  history.start();
+  const unwatchCrashes = alertRules.inputs.onModelTransition((t) => {
+    const crash = crashOf(t);
+    if (crash) void noteModelEvent(ctx, crash);
+  });
   ctx.gpu.start();
   void ctx.facts.prime().catch((err: unknown) => log.warn({ err }, 'could not read host facts'));
   const worker = new HostWorker({
@@ -61,7 +69,9 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
     ctx,
     async close() {
       await idleUnload.stop();
+      unwatchCrashes();
       await alertRules.stop();
+      await history.stop();
       await heartbeat.stop();
       await worker.close();
       await selfQueue.close();
