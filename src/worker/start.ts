@@ -11,6 +11,7 @@ import { createWorkerContext, type WorkerContext } from './context.js';
 import type { AnyJob } from './define-job.js';
 import { startIdleUnload } from './lifecycle/idle-unload.js';
 import { VramHistoryRecorder } from './vram/history-recorder.js';
+import { liveAttribution } from './vram/live-attribution.js';
 import { crashOf, noteModelEvent } from './vram/model-events.js';
 
 export interface RunningWorker {
@@ -23,7 +24,10 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
   const ctx = await createWorkerContext(config, hostName, logger);
   const log = ctx.logger;
   const alertRules = startAlertRules(ctx);
-  const history = new VramHistoryRecorder({ redis: ctx.redis, prefix: ctx.prefix, host: hostName, monitor: ctx.gpu, logger: log });
+  const history = new VramHistoryRecorder({
+    ...{ redis: ctx.redis, prefix: ctx.prefix, host: hostName, monitor: ctx.gpu, logger: log },
+    attribution: liveAttribution(ctx.redis, ctx.prefix, hostName, Math.min(ctx.host.gpu.appsInterval, 5_000)),
+  });
   history.start();
   const unwatchCrashes = alertRules.inputs.onModelTransition((t) => {
     const crash = crashOf(t);
