@@ -63,15 +63,15 @@ describe('the history in Redis', () => {
     const d = new Downsampler();
     const start = now - 26 * HOUR;
     for (let t = start; t <= now; t += t < now - 15 * MIN ? 30 * SEC : SEC) {
-      const byModel = t >= now - 20 * MIN ? { 'chat-qwen': 50_000 } : {};
+      const byModel: Record<string, number> = t >= now - 20 * MIN ? { 'chat-qwen': 50_000 } : {};
       const out = d.push(t, [{ index: 0, sample: { usedMiB: 1_000 + (byModel['chat-qwen'] ?? 0), byModel } }]);
       if (out.fine.size || out.coarse.size) await writeSamples(redis, prefix, host, { gpus: [GPU], ...out });
     }
   }, 120_000);
 
   it('stays bounded: per-second samples for 10 min, per-minute ones for 25 h', async () => {
-    const fine = await redis.zrange(vramKeys.samples(prefix, host, 0, 'fine'), 0, -1, 'WITHSCORES');
-    const coarse = await redis.zrange(vramKeys.samples(prefix, host, 0, 'coarse'), 0, -1, 'WITHSCORES');
+    const fine = await redis.zrange(vramKeys.samples(prefix, host, 0, 'fine'), '0', '-1', 'WITHSCORES');
+    const coarse = await redis.zrange(vramKeys.samples(prefix, host, 0, 'coarse'), '0', '-1', 'WITHSCORES');
     const times = (z: string[]) => z.filter((_, i) => i % 2 === 1).map(Number);
     expect(times(fine).length).toBeLessThanOrEqual(FINE_CAP);
     expect(times(fine).length).toBe(601);
@@ -158,7 +158,7 @@ describe('the worker writes it from its sampler', () => {
     expect(withModels.at(-1)).toMatchObject({ usedMiB: g0!.usedMiB, byModel: { 'chat-hermes': 20_000 } });
     expect(h.gpus[1]!.samples.at(-1)!.usedMiB).toBe(g1!.usedMiB);
     // at most one sample a second, though the sampler ran at 10 a second
-    const fine = await redis.zrange(vramKeys.samples(prefix, host, 0, 'fine'), 0, -1, 'WITHSCORES');
+    const fine = await redis.zrange(vramKeys.samples(prefix, host, 0, 'fine'), '0', '-1', 'WITHSCORES');
     const seconds = fine.filter((_, i) => i % 2 === 1).map((t) => Math.floor(Number(t) / SEC));
     expect(seconds.length).toBeGreaterThanOrEqual(2);
     expect(new Set(seconds).size).toBe(seconds.length);
