@@ -233,9 +233,11 @@ async function botAndMaybeWorker(config: LoadedConfig['config'], logger: Logger,
     closers.push(() => running.close());
   }
   const ctx = await createBotContext(config, logger, await loadCommands(config));
+  const { serveMetrics } = await import('./core/metrics-server.js');
+  const metrics = config.metrics.bot ? await serveMetrics(ctx.metrics.registry, config.metrics.bot, logger, 'bot') : null;
   const chat = await startChat(ctx, config, logger, { user: flags.user, role: flags.role ?? flags.as });
   closers.unshift(() => chat.close());
-  closers.push(() => ctx.close());
+  closers.push(async () => await metrics?.close(), () => ctx.close());
   const code = await chat.done;
   return await shutdown(code);
 }

@@ -41,6 +41,8 @@ export interface HostWorkerOptions<Ctx> {
   signing: JobSigning;
   /** where the alert about a refused job goes (the notice queue, signed) */
   alerts: NoticeSink;
+  /** told of every job's end with its audited outcome (for the metrics) */
+  onJobEnd?: (kind: string, outcome: string, ms: number) => void;
 }
 
 /**
@@ -97,8 +99,10 @@ export class HostWorker<Ctx> {
     const requestedBy: Requester | null = checked.ok ? checked.requestedBy : null;
 
     let detail: unknown;
-    const audit = (outcome: string, error: string | null, args: unknown, actor: Partial<Requester> | null = requestedBy) =>
-      this.opts.audit.record({
+    const audit = (outcome: string, error: string | null, args: unknown, actor: Partial<Requester> | null = requestedBy) => {
+      // a kind no processor has (a forged job) is counted as "unknown": labels stay a bounded set
+      this.opts.onJobEnd?.(def ? job.name : 'unknown', outcome, Date.now() - startedAt.getTime());
+      return this.opts.audit.record({
         kind: 'job',
         actorId: actor?.id ?? 'labops',
         actorName: actor?.name ?? 'labops',
@@ -115,6 +119,7 @@ export class HostWorker<Ctx> {
         error: error ? redact(error) : null,
         ...(detail === undefined ? {} : { detail: redactDeep(detail) }),
       });
+    };
 
     if (!checked.ok && checked.kind === 'signature') return await this.refuse(job, checked.reason, checked.claimed, audit);
     if (!def || !checked.ok) {

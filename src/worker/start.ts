@@ -10,12 +10,17 @@ import { startAlertRules } from './alerts/start-alerts.js';
 import { createWorkerContext, type WorkerContext } from './context.js';
 import type { AnyJob } from './define-job.js';
 import { startIdleUnload } from './lifecycle/idle-unload.js';
+import { workerMetrics } from './metrics.js';
+import { serveMetrics } from '../core/metrics-server.js';
+import { RedisAlertStore } from '../alerts/redis-store.js';
 import { VramHistoryRecorder } from './vram/history-recorder.js';
 import { liveAttribution } from './vram/live-attribution.js';
 import { crashOf, noteModelEvent } from './vram/model-events.js';
 
 export interface RunningWorker {
   ctx: WorkerContext;
+  /** where its /metrics is served; null when off or the port was taken */
+  metricsUrl: string | null;
   close(): Promise<void>;
 }
 
@@ -35,6 +40,8 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
   });
   ctx.gpu.start();
   void ctx.facts.prime().catch((err: unknown) => log.warn({ err }, 'could not read host facts'));
+  const metrics = workerMetrics({ host: hostName, monitor: ctx.gpu, redis: ctx.redis, prefix: ctx.prefix, alerts: new RedisAlertStore(ctx.redis, ctx.prefix) });
+  const metricsServer = config.metrics.worker ? await serveMetrics(metrics.registry, config.metrics.worker, log, 'worker') : null;
   const worker = new HostWorker({
     host: hostName,
     redis: ctx.redisTarget,
@@ -49,6 +56,7 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
     shutdownTimeoutMs: config.worker.shutdownTimeout,
     lockDurationMs: config.worker.jobLockDuration,
     stalledIntervalMs: config.worker.stalledInterval ?? config.worker.jobLockDuration,
+    onJobEnd: (kind, outcome, ms) => metrics.jobEnded(kind, outcome, ms),
   });
   worker.start();
   // idle models are stopped through the same serialised, audited path as /stop: a model.stop job
@@ -71,7 +79,10 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
 
   return {
     ctx,
+    metricsUrl: metricsServer?.url ?? null,
     async close() {
+      await metricsServer?.close();
+      metrics.stop();
       await idleUnload.stop();
       unwatchCrashes();
       await alertRules.stop();
