@@ -130,5 +130,8 @@ describe('/vram through Discord', () => {
     expect(JSON.stringify(edit.message)).not.toContain('▁▁▁');
     expect(cmd.original().attachments[0]).toMatchObject({ filename: 'vram-gpu-1.png' });
     expect(cmd.original().attachments[0].size).toBe(edit.files[0]!.data.length);
+    // the bot's metrics saw the acknowledgement and the command
+    expect(await ctx.metrics.registry.getSingleMetricAsString('labops_ack_latency_seconds')).toMatch(/^labops_ack_latency_seconds_count 1$/m);
+    expect(await ctx.metrics.registry.getSingleMetricAsString('labops_commands_total')).toContain('labops_commands_total{command="vram",outcome="ok",adapter="discord"} 1');
   });
 });

@@ -263,29 +263,29 @@ const litellmSchema = z.strictObject({
     .default({}),
 });
 
-/** "127.0.0.1:9464", "[::1]:9464" or ":9464" (every address): where a /metrics endpoint listens. */
-const listenAddress = z.string().transform((value, ctx) => {
+/** "127.0.0.1:9464", "[::1]:9464" or ":9464" (every address): where a /metrics endpoint listens; false: nowhere. */
+const listenAddress = z.union([z.literal(false), z.string()]).transform((value, ctx) => {
+  if (value === false) return null;
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(value.trim());
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65_535) {
-    ctx.addIssue({ code: 'custom', message: `expected host:port such as 127.0.0.1:9464, got ${JSON.stringify(value)}`, input: value });
+    ctx.addIssue({ code: 'custom', message: `expected host:port such as 127.0.0.1:9464, or false, got ${JSON.stringify(value)}`, input: value });
     return z.NEVER;
   }
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 });
-export type ListenAddress = z.output<typeof listenAddress>;
+export type ListenAddress = NonNullable<z.output<typeof listenAddress>>;
 
-/** Prometheus /metrics of each process: `metrics: false` turns both off; each address may be `false` too. */
-const metricsSchema = z
-  .union([
-    z.literal(false),
-    z.strictObject({
-      worker: z.union([z.literal(false), listenAddress]).prefault('127.0.0.1:9464'),
-      bot: z.union([z.literal(false), listenAddress]).prefault('127.0.0.1:9465'),
-    }),
-  ])
-  .prefault({})
-  .transform((m) => ({ worker: m === false ? null : m.worker || null, bot: m === false ? null : m.bot || null }));
+/** Prometheus /metrics of each process: `metrics: false` turns both off. */
+const metricsSchema = z.preprocess(
+  (v) => (v === false ? { worker: false, bot: false } : v),
+  z
+    .strictObject({
+      worker: listenAddress.prefault('127.0.0.1:9464'),
+      bot: listenAddress.prefault('127.0.0.1:9465'),
+    })
+    .prefault({}),
+);
 
 export const configSchema = z
   .strictObject({

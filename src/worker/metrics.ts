@@ -3,7 +3,7 @@ import type { AlertStore } from '../alerts/store.js';
 import { MODEL_STATES } from '../contracts/lab-data.js';
 import type { GpuInfo, GpuMonitor } from '../gpu/monitor.js';
 import type { Redis } from '../redis/connection.js';
-import { readLiveState } from '../state/live-state.js';
+import { readLiveState, type LiveHostState } from '../state/live-state.js';
 
 const MIB = 1024 * 1024;
 
@@ -55,9 +55,13 @@ export function workerMetrics(opts: WorkerMetricsOptions): WorkerMetrics {
   gpuGauge('labops_gpu_vram_total_bytes', 'VRAM of the GPU (nvidia-smi memory.total)', (g) => g.totalMiB * MIB);
   gpuGauge('labops_gpu_utilization_ratio', 'GPU utilisation, 0 to 1 (nvidia-smi utilization.gpu)', (g) => (g.utilPct === null ? null : g.utilPct / 100));
 
-  // one read of the live state per scrape, shared by the gauges below
-  let live: Promise<Awaited<ReturnType<typeof readLiveState>>> | null = null;
-  const liveState = () => (live ??= readLiveState(opts.redis, opts.prefix, opts.host).finally(() => setImmediate(() => (live = null))));
+  // one read of the live state per scrape, shared by the gauges below; with Redis away they are left
+  // out (the scrape still answers, with the GPUs)
+  let live: Promise<LiveHostState | null> | null = null;
+  const liveState = () =>
+    (live ??= readLiveState(opts.redis, opts.prefix, opts.host)
+      .catch(() => null)
+      .finally(() => setImmediate(() => (live = null))));
 
   new Gauge({
     name: 'labops_gpu_vram_unknown_bytes',
@@ -67,7 +71,7 @@ export function workerMetrics(opts: WorkerMetricsOptions): WorkerMetrics {
     async collect() {
       this.reset();
       const s = await liveState();
-      if (!s.processes || !s.gpus?.snapshot.available) return;
+      if (!s?.processes || !s.gpus?.snapshot.available) return;
       for (const g of s.gpus.snapshot.gpus) {
         const held = s.processes.processes.filter((p) => p.model === null && p.gpuUuid === g.uuid).reduce((n, p) => n + p.usedMiB, 0);
         this.set({ gpu: String(g.index) }, held * MIB);
@@ -81,7 +85,7 @@ export function workerMetrics(opts: WorkerMetricsOptions): WorkerMetrics {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const [model, m] of (await liveState()).models) for (const state of MODEL_STATES) this.set({ model, state }, m.state === state ? 1 : 0);
+      for (const [model, m] of ((await liveState())?.models ?? [])) for (const state of MODEL_STATES) this.set({ model, state }, m.state === state ? 1 : 0);
     },
   });
   new Gauge({
@@ -91,7 +95,7 @@ export function workerMetrics(opts: WorkerMetricsOptions): WorkerMetrics {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const [model, m] of (await liveState()).models) if (m.health) this.set({ model }, m.health.ok ? 1 : 0);
+      for (const [model, m] of ((await liveState())?.models ?? [])) if (m.health) this.set({ model }, m.health.ok ? 1 : 0);
     },
   });
   new Gauge({
@@ -101,7 +105,7 @@ export function workerMetrics(opts: WorkerMetricsOptions): WorkerMetrics {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const [model, m] of (await liveState()).models) if (m.vramMiB !== null) this.set({ model }, m.vramMiB * MIB);
+      for (const [model, m] of ((await liveState())?.models ?? [])) if (m.vramMiB !== null) this.set({ model }, m.vramMiB * MIB);
     },
   });
   new Gauge({
@@ -111,7 +115,7 @@ export function workerMetrics(opts: WorkerMetricsOptions): WorkerMetrics {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const a of await opts.alerts.list({ host: opts.host })) this.set({ kind: a.key.kind, subject: a.key.subject, state: a.state.status }, 1);
+      for (const a of await opts.alerts.list({ host: opts.host }).catch(() => [])) this.set({ kind: a.key.kind, subject: a.key.subject, state: a.state.status }, 1);
     },
   });
 
