@@ -53,10 +53,11 @@ export async function listProcesses(): Promise<ProcStat[]> {
 /**
  * The processes that belong to a model: the roots, their descendants, and the members of a process
  * group (a start script that backgrounds the server and exits leaves it in the script's group).
- * Roots first, for the "main PID first" rule of EngineState.
+ * Roots first, for the "main PID first" rule of EngineState. `list`: a process list already read
+ * (one /proc scan shared by a pass over many models).
  */
-export async function processTree(roots: readonly number[], pgrp?: number): Promise<number[]> {
-  const all = await listProcesses();
+export async function processTree(roots: readonly number[], pgrp?: number, list?: readonly ProcStat[]): Promise<number[]> {
+  const all = list ?? (await listProcesses());
   const live = new Set(all.map((p) => p.pid));
   const children = new Map<number, number[]>();
   for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);

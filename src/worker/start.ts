@@ -10,18 +10,22 @@ import { startAlertRules } from './alerts/start-alerts.js';
 import { createWorkerContext, type WorkerContext } from './context.js';
 import type { AnyJob } from './define-job.js';
 import { startIdleUnload } from './lifecycle/idle-unload.js';
+import { LiveStateKeeper } from './live/keeper.js';
 
 export interface RunningWorker {
   ctx: WorkerContext;
   close(): Promise<void>;
 }
 
-/** `labops worker --host <name>`: consumes the host's queue, samples its GPUs, heartbeats. */
+/** `labops worker --host <name>`: consumes the host's queue, samples its GPUs, keeps its live state, heartbeats. */
 export async function startWorker(config: Config, hostName: string, logger: Logger, jobs: readonly AnyJob[]): Promise<RunningWorker> {
   const ctx = await createWorkerContext(config, hostName, logger);
   const log = ctx.logger;
-  const alertRules = startAlertRules(ctx);
+  // the live state is the alert rules' source: they subscribe before its first pass
+  const live = new LiveStateKeeper(ctx);
+  const alertRules = startAlertRules(ctx, live);
   ctx.gpu.start();
+  await live.start();
   void ctx.facts.prime().catch((err: unknown) => log.warn({ err }, 'could not read host facts'));
   const worker = new HostWorker({
     host: hostName,
@@ -61,6 +65,7 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
     ctx,
     async close() {
       await idleUnload.stop();
+      await live.stop();
       await alertRules.stop();
       await heartbeat.stop();
       await worker.close();
