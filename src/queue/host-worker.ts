@@ -41,6 +41,8 @@ export interface HostWorkerOptions<Ctx> {
   signing: JobSigning;
   /** where the alert about a refused job goes (the notice queue, signed) */
   alerts: NoticeSink;
+  /** awaited after each processor ran, before its job settles (the live state refreshes after a start or stop) */
+  afterJob?: (kind: string) => Promise<void>;
 }
 
 /**
@@ -170,6 +172,7 @@ export class HostWorker<Ctx> {
     } finally {
       clearTimeout(timer);
       bullSignal?.removeEventListener('abort', onCancel);
+      await this.opts.afterJob?.(job.name).catch((err: unknown) => logger.warn({ err, kind: job.name }, 'after-job hook failed'));
     }
   }
 

@@ -41,6 +41,10 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
     shutdownTimeoutMs: config.worker.shutdownTimeout,
     lockDurationMs: config.worker.jobLockDuration,
     stalledIntervalMs: config.worker.stalledInterval ?? config.worker.jobLockDuration,
+    // a start or stop is in /status by the time its job settles
+    afterJob: async (kind) => {
+      if (kind.startsWith('model.')) await live.reconcile();
+    },
   });
   worker.start();
   // idle models are stopped through the same serialised, audited path as /stop: a model.stop job

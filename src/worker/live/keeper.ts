@@ -70,15 +70,17 @@ export class LiveStateKeeper implements AlertInputs {
     return () => this.ghosts.delete(listener);
   }
 
-  /** Starts every loop; the first pass runs at once (so /status has data a moment after a worker starts). */
+  /** Writes a first state (a pass, the GPUs, host facts: so /status has it once the worker beats), then starts every loop. */
   async start(): Promise<void> {
     if (this.loops.length > 0) return;
     await this.restore();
     const { config, host } = this.ctx;
     const w = config.worker;
-    this.loops.push(runEvery(w.stateInterval, () => this.reconcile(), { immediately: true }));
+    const factsBound = new Promise<void>((resolve) => setTimeout(resolve, 5_000).unref());
+    await Promise.all([this.reconcile(), Promise.race([this.writeFacts().then(this.errors.facts.reset, this.errors.facts.onError), factsBound])]);
+    this.loops.push(runEvery(w.stateInterval, () => this.reconcile()));
     this.loops.push(runEvery(PID_WATCH_MS, () => this.watchPids()));
-    this.loops.push(runEvery(w.factsInterval, () => this.writeFacts().then(this.errors.facts.reset), { immediately: true, onError: this.errors.facts.onError }));
+    this.loops.push(runEvery(w.factsInterval, () => this.writeFacts().then(this.errors.facts.reset), { onError: this.errors.facts.onError }));
     if (host.gpu.enabled) {
       this.loops.push(runEvery(host.gpu.appsInterval, () => this.attribute().then(this.errors.gpus.reset), { onError: this.errors.gpus.onError }));
       this.unsubscribeGpu = this.ctx.gpu.onSample((s) => this.writeGpus(s));

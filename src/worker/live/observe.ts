@@ -1,7 +1,8 @@
 import type { ModelRef } from '../../config/inventory.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Engine, EngineState } from '../../engines/engine.js';
-import { OllamaEngine, readPs, type PsAnswer } from '../../engines/ollama.js';
+import type { OllamaEngine} from '../../engines/ollama.js';
+import { readPs, type PsAnswer } from '../../engines/ollama.js';
 import { ScriptEngine } from '../../engines/script.js';
 import { engineEnv } from '../../engines/environment.js';
 import { unitStates } from '../../engines/systemd.js';
