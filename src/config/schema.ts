@@ -312,11 +312,11 @@ export const configSchema = z
         /** how often the worker looks for models idle longer than their idleTtl */
         idleCheckInterval: durationIn(100, 24 * 3_600_000).default(60_000),
         /** the live state's reconcile pass: every model's state from its engine (one systemctl call for all units) */
-        stateInterval: durationIn(100, 10 * 60_000).default(3_000),
+        stateInterval: durationIn(100, 10 * 60_000).default(5_000),
         /** how often a running model's health probe runs (a cheap GET), unless its health.interval says otherwise */
         healthInterval: durationIn(500, 3_600_000).default(15_000),
         /** how often host facts (CPU load, memory, disk) are refreshed in the live state */
-        factsInterval: durationIn(1_000, 3_600_000).default(30_000),
+        factsInterval: durationIn(1_000, 3_600_000).default(60_000),
       })
       .prefault({}),
     hosts: z.record(name('host'), hostSchema).refine((h) => Object.keys(h).length > 0, 'expected at least one host'),

@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 /** One line of /proc/<pid>/stat, the fields labops needs. */
 export interface ProcStat {
@@ -38,16 +39,31 @@ export async function isAlive(pid: number): Promise<boolean> {
   return stat === null ? process.platform !== 'linux' : stat.state !== 'Z' && stat.state !== 'X';
 }
 
-/** Every live process, from /proc (empty where there is no /proc). */
+/**
+ * Every live process, from /proc (empty where there is no /proc). Read synchronously: a few hundred
+ * small files take a few ms this way, about ten times less CPU than a promise (open, stat, read,
+ * close on the thread pool) per file — this runs on every pass of the live state.
+ */
 export async function listProcesses(): Promise<ProcStat[]> {
   let names: string[];
   try {
-    names = await readdir('/proc');
+    names = readdirSync('/proc');
   } catch {
     return [];
   }
-  const stats = await Promise.all(names.filter((n) => /^\d+$/.test(n)).map((n) => procStat(Number(n))));
-  return stats.filter((s): s is ProcStat => s !== null && s.state !== 'Z' && s.state !== 'X');
+  const out: ProcStat[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const stat = parseStat(text);
+    if (stat && stat.state !== 'Z' && stat.state !== 'X') out.push(stat);
+  }
+  return out;
 }
 
 /**
