@@ -29,7 +29,12 @@ export function hostBlocks(report: HostReport, now = Date.now()): Block[] {
   const limits = snap.staleAfter;
   f.push({
     name: 'Live state',
-    value: `models ${age(snap.collectedAt, limits.models)} · GPUs ${age(snap.gpuAt, limits.gpu)} · GPU processes ${age(snap.processesAt, limits.processes)} · host ${age(snap.factsAt, limits.facts)}`,
+    value: [
+      `models ${age(snap.collectedAt, limits.models)}`,
+      `GPUs ${age(snap.gpuAt, limits.gpu)}`,
+      ...(snap.gpu.available ? [`GPU processes ${age(snap.processesAt, limits.processes)}`] : []),
+      `host ${age(snap.factsAt, limits.facts)}`,
+    ].join(' · '),
   });
   blocks.push(fields(f));
   const unknown = snap.gpuProcesses.filter((p) => p.model === null);

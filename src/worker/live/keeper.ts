@@ -82,7 +82,7 @@ export class LiveStateKeeper implements AlertInputs {
     this.loops.push(runEvery(PID_WATCH_MS, () => this.watchPids()));
     this.loops.push(runEvery(w.factsInterval, () => this.writeFacts().then(this.errors.facts.reset), { onError: this.errors.facts.onError }));
     if (host.gpu.enabled) {
-      this.loops.push(runEvery(host.gpu.appsInterval, () => this.attribute().then(this.errors.gpus.reset), { onError: this.errors.gpus.onError }));
+      this.loops.push(runEvery(host.gpu.appsInterval, () => this.attribute().then(this.errors.gpus.reset), { immediately: true, onError: this.errors.gpus.onError }));
       this.unsubscribeGpu = this.ctx.gpu.onSample((s) => this.writeGpus(s));
     }
     for (const ref of this.refs) {
