@@ -19,7 +19,7 @@ import { statusSnapshot } from '../src/contracts/status-snapshot.js';
 import { silentLogger } from '../src/core/logger.js';
 import { serveMetrics, type MetricsServer } from '../src/core/metrics-server.js';
 import { info } from '../src/core/reply.js';
-import { LiveStateWriter, type LiveModel } from '../src/state/live-state.js';
+import { readLiveState } from '../src/state/live-state.js';
 import { startWorker, type RunningWorker } from '../src/worker/start.js';
 import { workerMetrics } from '../src/worker/metrics.js';
 import { createTestLab, type TestLab } from './support/env.js';
@@ -85,7 +85,7 @@ describe('the worker /metrics', () => {
   let worker: RunningWorker;
 
   beforeAll(async () => {
-    fake = fakeNvidiaSmi({ gpus: 2, usedMiB: [45_000, 3_000] });
+    fake = fakeNvidiaSmi({ gpus: 2, usedMiB: [45_000, 3_000], apps: [{ pid: 999_999, name: 'python3', usedMiB: 3_500, gpu: 0 }] });
     restore = fake.activate();
     lab = createTestLab({ extra: { metrics: { worker: '127.0.0.1:0', bot: false } } });
     const { config } = loadConfig(lab.configFile, lab.env);
@@ -99,27 +99,15 @@ describe('the worker /metrics', () => {
     await lab?.cleanup();
   });
 
-  it('reports each GPU from the sampler, each model and unknown VRAM from the live state, alerts from the store, and jobs run', async () => {
+  it('reports each GPU from the sampler, each model and unknown VRAM as the live state has them, alerts from the store, and jobs run', async () => {
     expect(worker.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     const ctx = worker.ctx;
     const snap = await ctx.gpu.snapshot();
     if (!snap.available) throw new Error('no GPUs from the fake nvidia-smi');
     const [g0] = snap.gpus;
     const now = Date.now();
-    const model = (over: Partial<LiveModel>): LiveModel => ({ at: now, state: 'running', detail: null, pids: [4242], since: now - 60_000, vramMiB: null, vramAt: null, health: null, transition: null, ...over });
-    const live = new LiveStateWriter(ctx.redis, ctx.prefix, 'gpu-1');
-    await live.gpus({ at: now, snapshot: snap });
-    await live.models({
-      [HERMES]: model({ vramMiB: 20_000, vramAt: now, health: { ok: true, detail: 'HTTP 200', at: now } }),
-      'embeddings-default': model({ state: 'failed', pids: [], health: { ok: false, detail: 'connection refused', at: now } }),
-    });
-    await live.processes({
-      at: now,
-      processes: [
-        { pid: 4242, name: 'llama-server', user: 'lab', usedMiB: 20_000, gpuUuid: g0!.uuid, model: HERMES },
-        { pid: 777, name: 'python3', user: 'bob', usedMiB: 3_500, gpuUuid: g0!.uuid, model: null },
-      ],
-    });
+    // the worker's live state attributes the fake's compute process (no model's) as unknown VRAM
+    await expect.poll(async () => (await readLiveState(ctx.redis, ctx.prefix, 'gpu-1')).processes?.processes.length ?? 0, { timeout: 20_000 }).toBe(1);
     // a kind no rule of this worker evaluates (no litellm.host here), so that the state stays as set
     await new RedisAlertStore(ctx.redis, ctx.prefix).save({ host: 'gpu-1', subject: 'proxy', kind: 'proxy-down' }, { ...INACTIVE, status: 'firing', pendingSince: now - 90_000, firingSince: now - 30_000, lastNotifiedAt: now - 30_000 }, { detail: 'HTTP 503' });
     const client = new (await import('../src/queue/job-client.js')).JobClient({ redis: ctx.redisTarget, prefix: ctx.prefix, connection: ctx.redis, logger: silentLogger(), keys: null });
@@ -134,6 +122,16 @@ describe('the worker /metrics', () => {
     await expect.poll(async () => ((scraped = await scrape(worker.metricsUrl!)), value(scraped.samples, 'labops_gpu_vram_total_bytes').length), { timeout: 15_000 }).toBe(2);
     const { samples, types } = scraped;
     const host = { host: 'gpu-1' };
+    const state = await readLiveState(ctx.redis, ctx.prefix, 'gpu-1');
+    expect([...state.models.keys()].sort()).toEqual([HERMES, 'embeddings-default']);
+    for (const [name, m] of state.models) {
+      expect(value(samples, 'labops_model_state', { ...host, model: name, state: m.state }), `${name} ${m.state}`).toEqual([1]);
+      expect(value(samples, 'labops_model_state', { model: name }).reduce((a, b) => a + b, 0)).toBe(1);
+      expect(value(samples, 'labops_model_healthy', { model: name })).toEqual(m.health ? [m.health.ok ? 1 : 0] : []);
+      expect(value(samples, 'labops_model_vram_bytes', { model: name })).toEqual(m.vramMiB === null ? [] : [m.vramMiB * MIB]);
+    }
+    // the script model was never started
+    expect(value(samples, 'labops_model_state', { model: HERMES, state: 'stopped' })).toEqual([1]);
     expect(value(samples, 'labops_gpu_vram_total_bytes', { ...host, gpu: '0', name: g0!.name })).toEqual([g0!.totalMiB * MIB]);
     const used0 = value(samples, 'labops_gpu_vram_used_bytes', { gpu: '0' })[0]!;
     expect(used0 % MIB).toBe(0);
@@ -141,14 +139,6 @@ describe('the worker /metrics', () => {
     expect(value(samples, 'labops_gpu_utilization_ratio', { gpu: '0' })[0]).toBeGreaterThanOrEqual(0);
     expect(value(samples, 'labops_gpu_vram_unknown_bytes', { ...host, gpu: '0' })).toEqual([3_500 * MIB]);
     expect(value(samples, 'labops_gpu_vram_unknown_bytes', { gpu: '1' })).toEqual([0]);
-    expect(value(samples, 'labops_model_state', { ...host, model: HERMES, state: 'running' })).toEqual([1]);
-    expect(value(samples, 'labops_model_state', { model: HERMES, state: 'failed' })).toEqual([0]);
-    expect(value(samples, 'labops_model_state', { model: 'embeddings-default', state: 'failed' })).toEqual([1]);
-    expect(value(samples, 'labops_model_state', { model: HERMES }).reduce((a, b) => a + b, 0)).toBe(1);
-    expect(value(samples, 'labops_model_healthy', { model: HERMES })).toEqual([1]);
-    expect(value(samples, 'labops_model_healthy', { model: 'embeddings-default' })).toEqual([0]);
-    expect(value(samples, 'labops_model_vram_bytes', { model: HERMES })).toEqual([20_000 * MIB]);
-    expect(value(samples, 'labops_model_vram_bytes', { model: 'embeddings-default' })).toEqual([]);
     expect(value(samples, 'labops_alert_state', { ...host, kind: 'proxy-down', subject: 'proxy', state: 'firing' })).toEqual([1]);
     expect(value(samples, 'labops_jobs_total', { ...host, kind: 'status.snapshot', outcome: 'ok' })).toEqual([1]);
     expect(value(samples, 'labops_job_duration_seconds_count', { kind: 'status.snapshot', outcome: 'ok' })).toEqual([1]);

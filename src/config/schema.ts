@@ -74,6 +74,8 @@ const httpHealth = z.strictObject({
   startTimeout: durationIn(1_000, 24 * 3_600_000).default(120_000),
   /** one probe's timeout */
   timeout: durationIn(100, 5 * 60_000).default(3_000),
+  /** how often the live state probes it while it runs; default: worker.healthInterval */
+  interval: durationIn(500, 3_600_000).optional(),
 });
 
 const systemdEngine = z.strictObject({
@@ -333,6 +335,12 @@ export const configSchema = z
         stalledInterval: durationIn(500, 3_600_000).optional(),
         /** how often the worker looks for models idle longer than their idleTtl */
         idleCheckInterval: durationIn(100, 24 * 3_600_000).default(60_000),
+        /** the live state's reconcile pass: every model's state from its engine (one systemctl call for all units) */
+        stateInterval: durationIn(100, 10 * 60_000).default(5_000),
+        /** how often a running model's health probe runs (a cheap GET), unless its health.interval says otherwise */
+        healthInterval: durationIn(500, 3_600_000).default(15_000),
+        /** how often host facts (CPU load, memory, disk) are refreshed in the live state */
+        factsInterval: durationIn(1_000, 3_600_000).default(60_000),
       })
       .prefault({}),
     metrics: metricsSchema,

@@ -43,6 +43,8 @@ export interface HostWorkerOptions<Ctx> {
   alerts: NoticeSink;
   /** told of every job's end with its audited outcome (for the metrics) */
   onJobEnd?: (kind: string, outcome: string, ms: number) => void;
+  /** awaited after each processor ran, before its job settles (the live state refreshes after a start or stop) */
+  afterJob?: (kind: string) => Promise<void>;
 }
 
 /**
@@ -175,6 +177,7 @@ export class HostWorker<Ctx> {
     } finally {
       clearTimeout(timer);
       bullSignal?.removeEventListener('abort', onCancel);
+      await this.opts.afterJob?.(job.name).catch((err: unknown) => logger.warn({ err, kind: job.name }, 'after-job hook failed'));
     }
   }
 
