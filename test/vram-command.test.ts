@@ -129,7 +129,11 @@ describe('/vram through Discord', () => {
     // the sparkline is the text form: Discord shows the image instead
     expect(JSON.stringify(edit.message)).not.toContain('▁▁▁');
     expect(cmd.original().attachments[0]).toMatchObject({ filename: 'vram-gpu-1.png' });
-    expect(cmd.original().attachments[0].size).toBe(edit.files[0]!.data.length);
+    const stored = cmd.original();
+    expect(stored.attachments[0].size).toBe(edit.files[0]!.data.length);
+    expect(stored.attachments[0]).toMatchObject({ content_type: 'image/png', width: 1000 });
+    // as on Discord, the embed's image is the uploaded file
+    expect(stored.embeds[0].image).toEqual({ url: stored.attachments[0].url, proxy_url: stored.attachments[0].proxy_url, width: 1000, height: stored.attachments[0].height });
     // the bot's metrics saw the acknowledgement and the command
     expect(await ctx.metrics.registry.getSingleMetricAsString('labops_ack_latency_seconds')).toMatch(/^labops_ack_latency_seconds_count 1$/m);
     expect(await ctx.metrics.registry.getSingleMetricAsString('labops_commands_total')).toContain('labops_commands_total{command="vram",outcome="ok",adapter="discord"} 1');

@@ -12,6 +12,7 @@ import { COARSE_CAP, FINE_CAP, readHistory, recordModelEvent, vramKeys, writeSam
 import { Downsampler } from '../src/worker/vram/downsample.js';
 import { VramHistoryRecorder } from '../src/worker/vram/history-recorder.js';
 import { liveAttribution } from '../src/worker/vram/live-attribution.js';
+import { crashOf } from '../src/worker/vram/model-events.js';
 import { deleteKeys, REDIS_URL, uniqueName } from './support/env.js';
 import { fakeNvidiaSmi, type FakeNvidiaSmi } from './support/fake-nvidia-smi-harness.js';
 
@@ -51,6 +52,18 @@ describe('downsampling', () => {
       { t: t0 + MIN, usedMiB: 1_100 },
     ]);
     expect([...d.flush().values()]).toEqual([{ t: t0 + 2 * MIN, usedMiB: 1_200 }]);
+  });
+});
+
+describe('model events', () => {
+  const t = { host: 'h', model: 'chat-qwen', at: 5, pinned: false } as const;
+  it('marks a model that went down by itself as a crash, not one labops stopped or one that came up', () => {
+    expect(crashOf({ ...t, from: 'running', to: 'stopped', cause: 'observed' })).toEqual({ t: 5, model: 'chat-qwen', kind: 'crash' });
+    expect(crashOf({ ...t, from: 'starting', to: 'failed', cause: 'observed' })).toEqual({ t: 5, model: 'chat-qwen', kind: 'crash' });
+    expect(crashOf({ ...t, from: 'running', to: 'stopped', cause: 'labops-stop' })).toBeNull();
+    expect(crashOf({ ...t, from: 'running', to: 'stopped', cause: 'idle-unload' })).toBeNull();
+    expect(crashOf({ ...t, from: 'stopped', to: 'running', cause: 'observed' })).toBeNull();
+    expect(crashOf({ ...t, from: 'running', to: 'unknown', cause: 'observed' })).toBeNull();
   });
 });
 
