@@ -10,6 +10,9 @@ import { chartInput, thresholdsOf } from './stored.js';
 import { unknownOf } from './stack.js';
 import { grouped, percentOf, shortGpuName, usage } from './usage.js';
 
+/** Discord takes 10 files a message; one is kept for the .txt of a reply too long to show */
+const MAX_CHARTS = 9;
+
 /** One GPU as /vram reports it now. */
 export interface GpuNow {
   index: number;
@@ -69,7 +72,9 @@ export async function vramReply(ctx: BotContext, hosts: readonly string[], now =
     }
     blocks.push(fields(gpus.map((g) => gpuField(g, highPct, now))));
     blocks.push(holderTable(holders));
-    if (stored.gpus.length) {
+    if (stored.gpus.length && attachments.length >= MAX_CHARTS) {
+      blocks.push(text(`(no chart: at most ${MAX_CHARTS} per reply; /vram host:${host} draws it)`));
+    } else if (stored.gpus.length) {
       const input = chartInput(stored, ctx.inventory.host(host), now);
       const file = `vram-${host}.png`;
       attachments.push({ name: file, contentType: 'image/png', data: renderVramChart(input).png });
