@@ -43,7 +43,7 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
     stalledIntervalMs: config.worker.stalledInterval ?? config.worker.jobLockDuration,
     // a start or stop is in /status by the time its job settles
     afterJob: async (kind) => {
-      if (kind.startsWith('model.')) await live.reconcile();
+      if (kind.startsWith('model.')) await live.afterAction();
     },
   });
   worker.start();
