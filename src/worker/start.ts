@@ -63,7 +63,7 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
     onJobEnd: (kind, outcome, ms) => metrics.jobEnded(kind, outcome, ms),
     // a start or stop is in /status by the time its job settles
     afterJob: async (kind) => {
-      if (kind.startsWith('model.')) await live.reconcile();
+      if (kind.startsWith('model.')) await live.afterAction();
     },
   });
   worker.start();

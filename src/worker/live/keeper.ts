@@ -117,6 +117,12 @@ export class LiveStateKeeper implements AlertInputs {
     return await this.pass;
   }
 
+  /** After a start or stop: the models and their VRAM, so that the state is current when the job settles. */
+  async afterAction(): Promise<void> {
+    await this.reconcile();
+    if (this.ctx.host.gpu.enabled) await this.attribute().then(this.errors.gpus.reset, this.errors.gpus.onError);
+  }
+
   /** The last state this worker wrote, so that `since` and the last transition survive its restart. */
   private async restore(): Promise<void> {
     try {
