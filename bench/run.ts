@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { benchGpuSampler, formatGpuSamplerBench, useFakeNvidiaSmi } from './gpu-sampler.js';
 import { benchDoctor, benchSmoke, formatDoctorBench, formatSmokeBench } from './litellm.js';
 import { measureIdleMemory } from './memory.js';
-import { measureStatusLatency } from './status-latency.js';
+import { formatStatusLatency, measureStatusLatency } from './status-latency.js';
+import { formatWorkerCpu, measureWorkerCpu } from './worker-cpu.js';
 
 /**
  * `npm run bench`: the performance budgets of DESIGN.md, measured here (real Redis and PostgreSQL,
@@ -12,13 +13,9 @@ import { measureStatusLatency } from './status-latency.js';
  */
 const sections: [string, () => Promise<string>][] = [
   ['ack of a slash command (50 in flight)', async () => formatDiscordAckBench(await benchDiscordAck({ rounds: 3, concurrency: 50 }))],
-  [
-    '/status with 30 models on 8 GPUs',
-    async () => {
-      const r = await measureStatusLatency(40);
-      return `${r.runs} runs: p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms — budget p50 ≤ ${r.budgetP50Ms} ms: ${r.p50Ms <= r.budgetP50Ms ? 'within' : 'OVER'}`;
-    },
-  ],
+  ['/status with 30 models on 8 GPUs (stand-in systemctl on PATH)', async () => formatStatusLatency(await measureStatusLatency(40, 1))],
+  ['/status with 10 hosts × 30 models (10 worker processes)', async () => formatStatusLatency(await measureStatusLatency(40, 10))],
+  ['live state: worker CPU with 30 models', async () => formatWorkerCpu(await measureWorkerCpu({ windowS: 60 }))],
   [
     'VRAM sampler CPU',
     async () => {

@@ -12,6 +12,7 @@ import silence from './silence.js';
 import start from './start.js';
 import status from './status.js';
 import stop from './stop.js';
+import vram from './vram.js';
 
 /** Every slash command, in the order /help lists them. */
-export const commands: readonly AnyCommand[] = [status, models, start, stop, smoke, doctor, repair, jobs, alerts, ack, silence, log, help];
+export const commands: readonly AnyCommand[] = [status, models, vram, start, stop, smoke, doctor, repair, jobs, alerts, ack, silence, log, help];

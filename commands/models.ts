@@ -8,7 +8,7 @@ export default defineCommand({
   options: {
     host: { type: 'string', description: 'only this host', autocomplete: 'host' },
   },
-  async execute({ ctx, caller, options, progress }) {
-    return await modelsReply(ctx, caller, ctx.inventory.selectHosts(options.host), progress);
+  async execute({ ctx, options }) {
+    return await modelsReply(ctx, ctx.inventory.selectHosts(options.host));
   },
 });

@@ -13,6 +13,7 @@ import { measureVram, recordSettledFootprint } from '../src/worker/lifecycle/foo
 import { modelOnHost } from '../src/worker/lifecycle/model-on-host.js';
 import { clearStarted, markStarted, startedAt, startedBy } from '../src/worker/lifecycle/started.js';
 import { isUp, stopModel } from '../src/worker/lifecycle/stop-model.js';
+import { noteModelEvent } from '../src/worker/vram/model-events.js';
 import { acquireLocks, releaseAll } from '../src/worker/lock.js';
 
 type Base = Pick<StartResult, 'host' | 'model' | 'jobId' | 'requestId' | 'requestedBy'>;
@@ -81,7 +82,7 @@ async function startLocked(
   }
 
   const stopped: StopOutcome[] = [];
-  for (const other of stopFirst) stopped.push(await stopModel(ctx, other, signal, progress));
+  for (const other of stopFirst) stopped.push(await stopModel(ctx, other, signal, progress, { cause: 'labops-stop', jobId: job.id }, job.requestedBy?.name));
   const freed = stopped.some((s) => !s.alreadyStopped);
   if (freed) progress('waiting for the GPU to show the freed VRAM');
   const admission = await checkAdmission(ctx, ref, { force: job.data.force, signal, ...(freed ? { freedAfter: Date.now() } : {}) });
@@ -96,6 +97,7 @@ async function startLocked(
     await clearStarted(ctx, ref);
     throw err;
   }
+  await noteModelEvent(ctx, { t: t0, model: ref.name, kind: 'start', ...(job.requestedBy?.name ? { by: job.requestedBy.name } : {}) });
   const ready = await waitHealthy(ref, engine, { signal, onProgress: progress });
   const elapsedMs = Date.now() - t0;
   progress(`ready in ${formatDuration(elapsedMs)}`);

@@ -40,7 +40,7 @@ export default defineJob(modelStop, async (job, ctx, signal): Promise<StopResult
         if (!check.applies || !check.idle) return { status: 'kept', ...base, before: 'running', freedMiB: null, reason: check.note };
         reason = check.note;
       }
-      const outcome = await stopModel(ctx, ref, signal, progress, { cause: job.data.ifIdle ? 'idle-unload' : 'labops-stop', jobId: job.id });
+      const outcome = await stopModel(ctx, ref, signal, progress, { cause: job.data.ifIdle ? 'idle-unload' : 'labops-stop', jobId: job.id }, job.requestedBy?.name);
       const result: StopResult = { status: outcome.alreadyStopped ? 'already-stopped' : 'stopped', ...base, before: outcome.before, freedMiB: outcome.freedMiB, reason };
       if (job.data.ifIdle && !outcome.alreadyStopped) {
         await ctx.notify.post(

@@ -18,8 +18,9 @@ Usage:
   labops worker --host <name>           the worker of one GPU host
   labops shell [--user <u>] [--role <r>]
                                         an interactive console
-  labops exec "<command>" [--as <role>] [--user <u>] [--yes] [--json]
-                                        one command; exit 0 ok, 1 failed or declined, 2 usage or permission
+  labops exec "<command>" [--as <role>] [--user <u>] [--yes] [--json] [--out <file>]
+                                        one command; exit 0 ok, 1 failed or declined, 2 usage or permission;
+                                        --out writes the reply's file (the /vram chart, a PNG)
   labops config check [<file>]          validate a config file
   labops init [--out labops.yaml] [--dry-run] [--litellm-config <path>] [--host <name>]
                                         discover this GPU host and write a commented labops.yaml
@@ -183,7 +184,7 @@ async function exec(config: LoadedConfig['config'], logger: Logger, rest: string
   const caller = localCaller(config, 'exec', { user: flags.user, role: flags.as ?? flags.role });
   const ctx = await createBotContext(config, logger, await loadCommands(config));
   try {
-    return await runExec(ctx, caller, line, { yes: Boolean(flags.yes), json: Boolean(flags.json) });
+    return await runExec(ctx, caller, line, { yes: Boolean(flags.yes), json: Boolean(flags.json), ...(flags.out !== undefined ? { out: flags.out } : {}) });
   } finally {
     await ctx.close();
   }
@@ -232,9 +233,11 @@ async function botAndMaybeWorker(config: LoadedConfig['config'], logger: Logger,
     closers.push(() => running.close());
   }
   const ctx = await createBotContext(config, logger, await loadCommands(config));
+  const { serveMetrics } = await import('./core/metrics-server.js');
+  const metrics = config.metrics.bot ? await serveMetrics(ctx.metrics.registry, config.metrics.bot, logger, 'bot') : null;
   const chat = await startChat(ctx, config, logger, { user: flags.user, role: flags.role ?? flags.as });
   closers.unshift(() => chat.close());
-  closers.push(() => ctx.close());
+  closers.push(async () => await metrics?.close(), () => ctx.close());
   const code = await chat.done;
   return await shutdown(code);
 }

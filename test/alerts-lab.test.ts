@@ -15,14 +15,14 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertRedisKey } from '../src/alerts/redis-store.js';
 import type { Notice } from '../src/notify/notice.js';
-import { alertInputsPassKey } from '../src/worker/alerts/polling-inputs.js';
+import { readLiveState } from '../src/state/live-state.js';
 import { startWorkerProcess, type CliProcess } from './support/cli.js';
 import { freePort, MODEL_SERVER, waitFor, writeScript } from './support/engines-helpers.js';
 import { REDIS_URL } from './support/env.js';
 import { collectNotices, createLifecycleLab, GPU_TOTAL_FREE, modelServers, type LifecycleLab } from './support/lifecycle-lab.js';
 
 const FOR = 3_000;
-/** the driver polls models every for/2 (at least 500 ms); rules tick every for/4 (at most 1 s) */
+/** the live state sees a dead main pid within 1 s (a pass every worker.stateInterval otherwise); rules tick every for/4 (at most 1 s) */
 const POLL = 1_500;
 const TICK = 750;
 
@@ -37,9 +37,16 @@ const data = (n: Notice) => (n.reply.data ?? {}) as Record<string, unknown>;
 const alertOf = (key: string, transition: string, after = 0) => (n: Notice) => n.key === key && data(n).transition === transition && n.at >= after;
 const noticeKeys = () => notices.notices.map((n) => `${n.key} ${String(data(n).transition)}`);
 
-/** resolves once the worker's alert inputs have polled the models (or the GPU processes) after `since` */
+/** resolves once the worker's live state (the alert rules' source) has refreshed the models (or attributed the GPU processes) after `since` */
 async function polledAfter(since: number, what: 'models' | 'ghosts' = 'models'): Promise<void> {
-  await waitFor(async () => Number(await redis.hget(alertInputsPassKey(lab.prefix, 'gpu-1'), `${what}At`)) > since, 10_000, `a ${what} pass of the alert inputs`);
+  await waitFor(
+    async () => {
+      const live = await readLiveState(redis, lab.prefix, 'gpu-1');
+      return ((what === 'models' ? live.refresh?.at : live.processes?.at) ?? 0) > since;
+    },
+    10_000,
+    `a ${what} pass of the live state`,
+  );
 }
 
 beforeAll(async () => {

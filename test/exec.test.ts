@@ -29,7 +29,7 @@ describe('labops exec', () => {
     expect(result.code).toBe(0);
     const json = JSON.parse(result.stdout) as { outcome: string; exitCode: number; data: { role: string; commands: { name: string }[] } };
     expect(json).toMatchObject({ outcome: 'ok', exitCode: 0, data: { role: 'viewer' } });
-    expect(json.data.commands.map((c) => c.name)).toEqual(['status', 'models', 'doctor', 'alerts', 'log', 'help']);
+    expect(json.data.commands.map((c) => c.name)).toEqual(['status', 'models', 'vram', 'doctor', 'alerts', 'log', 'help']);
   });
 
   it('exits 2 for a usage error, with the valid choices', async () => {

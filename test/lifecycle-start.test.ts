@@ -1,4 +1,7 @@
 import { existsSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { readHistory } from '../src/state/vram-history.js';
+import { REDIS_URL } from './support/env.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliProcess, startWorkerProcess } from './support/cli.js';
 import { waitFor } from './support/engines-helpers.js';
@@ -6,6 +9,15 @@ import { startFakeOllama, type FakeOllama } from './support/fake-ollama.js';
 import { createLifecycleLab, jobRows, type LifecycleLab } from './support/lifecycle-lab.js';
 
 const HERMES = 'chat-hermes-3-llama-3.1-8b';
+
+async function withRedis<T>(fn: (redis: Redis) => Promise<T>): Promise<T> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    return await fn(redis);
+  } finally {
+    redis.disconnect();
+  }
+}
 const QWEN = 'chat-qwen2.5-0.5b-vllm';
 const SLOW = 'chat-qwen3-slow-llamacpp';
 
@@ -156,6 +168,11 @@ describe('model lifecycle through labops exec and a real worker', () => {
     expect(stopped.code, stopped.raw).toBe(0);
     expect(stopped.data).toMatchObject({ status: 'stopped', freedMiB: 4000 });
     expect(lab.servers(QWEN)).toHaveLength(0);
+    // the start and the stop are marked on the VRAM chart, with who asked
+    const history = await withRedis((redis) => readHistory(redis, lab.prefix, 'gpu-1', { now: Date.now(), windowMs: 3_600_000 }));
+    const marks = history.events.filter((e) => e.model === QWEN);
+    expect(marks.map((e) => e.kind).slice(-2)).toEqual(['start', 'stop']);
+    expect(marks.at(-1)!.by).toBeTruthy();
   });
 
   it('shows progress while it starts: starting, waiting for health, ready', async () => {

@@ -272,10 +272,21 @@ describe('a lab on a network: Redis with a password and TLS, signed jobs', () =>
 
   it('rotation: a process on the new key is accepted by a worker that takes both, refused by one not yet told; /status says which key', async () => {
     const from = bot.stdout.length;
+    // /status reads the live state (no job); a job signed with the new key shows who refuses it
+    const connection = commandClient({ url: `redis://127.0.0.1:${redis.port}`, password: REDIS_PASSWORD });
+    const client = new JobClient({ redis: { url: `redis://127.0.0.1:${redis.port}`, password: REDIS_PASSWORD }, prefix: lab.prefix, connection, logger: silentLogger(), keys: new SigningKeys(K2, K1) });
+    try {
+      await expect(client.run(statusSnapshot, 'gpu-2', {}, { requestedBy: OLGA, waitMs: 15_000 })).resolves.toMatchObject({ host: 'gpu-2' });
+      await expect(client.run(statusSnapshot, 'gpu-1', {}, { requestedBy: OLGA, waitMs: 15_000 })).rejects.toThrow(
+        /The worker on gpu-1 refused job \S+ \(status\.snapshot\): bad signature — signed with an unknown key/,
+      );
+    } finally {
+      await client.close();
+      connection.disconnect();
+    }
     const result = await exec(['exec', '/status'], { ...botEnv, LABOPS_JOB_KEY: K2, LABOPS_PREVIOUS_JOB_KEY: K1 });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/── gpu-2 — worker v[\d.]+ up/);
-    expect(result.stdout).toMatch(/The worker on gpu-1 refused job \S+ \(status\.snapshot\): bad signature — signed with an unknown key/);
     expect(result.stdout).toContain(`Jobs: signed (HMAC-SHA-256, key ${new SigningKeys(K2).kid}, previous key still accepted)`);
     expect(result.stdout).toContain('⚠ 2 notices dropped: not signed by this lab\'s key');
     const [k1, k2] = [new SigningKeys(K1).kid, new SigningKeys(K2).kid];

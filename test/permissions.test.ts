@@ -49,7 +49,7 @@ describe('permissions', () => {
 
   it('/help lists only what the caller may run', async () => {
     const viewer = (await run(caller('viewer'), 'help')).data as { commands: { name: string }[] };
-    expect(viewer.commands.map((c) => c.name)).toEqual(['status', 'models', 'doctor', 'alerts', 'log', 'help']);
+    expect(viewer.commands.map((c) => c.name)).toEqual(['status', 'models', 'vram', 'doctor', 'alerts', 'log', 'help']);
     const operator = (await run(caller('operator'), 'help')).data as { commands: { name: string }[] };
     expect(operator.commands.map((c) => c.name)).toContain('jobs');
   });

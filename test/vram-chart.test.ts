@@ -6,7 +6,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chartInput } from '../src/bot/vram/stored.js';
+import { configSchema } from '../src/config/schema.js';
+import { readHistory, recordModelEvent, writeSamples } from '../src/state/vram-history.js';
+import { Downsampler } from '../src/worker/vram/downsample.js';
+import { deleteKeys, REDIS_URL, uniqueName } from './support/env.js';
 import { rasterise, renderVramChart, type PlotBox, type RasterOptions, type VramChart } from '../src/bot/vram/chart.js';
 import { COLORS, modelColors } from '../src/bot/vram/colors.js';
 import type { GpuHistory, VramHistory, VramSample } from '../src/bot/vram/history.js';
@@ -303,5 +309,80 @@ describe('the sparkline', () => {
     const two = vramSparklines(lab([h100(), h100({ index: 1, samples: [] })]));
     expect(two).toHaveLength(3);
     expect(two[2]).toMatch(/^GPU 1 H100 80GB HBM3 {62}no samples · 81,559 MiB · high at 95 %$/u);
+  });
+});
+
+describe('the chart of a history stored in Redis', () => {
+  const prefix = uniqueName('vc');
+  const host = configSchema.parse({ hosts: { 'gpu-1': { alerts: { vramHigh: { percent: 90, resolvePercent: 80 } } } } }).hosts['gpu-1']!;
+  const now = Date.UTC(2026, 0, 3, 9, 0, 0);
+  const GPUS = [
+    { index: 0, uuid: 'GPU-a', name: 'NVIDIA H100 80GB HBM3', totalMiB: TOTAL },
+    { index: 1, uuid: 'GPU-b', name: 'NVIDIA H100 80GB HBM3', totalMiB: TOTAL },
+  ];
+  let redis: Redis;
+  let chart: VramChart;
+  let input: VramHistory;
+
+  beforeAll(async () => {
+    redis = new Redis(REDIS_URL);
+    // as the worker writes it: Hermes on GPU 0 from 40 min ago, 2,000 MiB unknown on both GPUs
+    const d = new Downsampler();
+    for (let t = now - 70 * MIN; t <= now; t += t < now - 10 * MIN ? 15_000 : 1_000) {
+      const byModel: Record<string, number> = t >= now - 40 * MIN ? { [HERMES]: 40_000 } : {};
+      const out = d.push(t, [
+        { index: 0, sample: { usedMiB: 2_000 + (byModel[HERMES] ?? 0), byModel } },
+        { index: 1, sample: { usedMiB: 2_000 } },
+      ]);
+      if (out.fine.size || out.coarse.size) await writeSamples(redis, prefix, 'gpu-1', { gpus: GPUS, ...out });
+    }
+    await recordModelEvent(redis, prefix, 'gpu-1', { t: now - 40 * MIN, model: HERMES, kind: 'start', by: 'olga' });
+    input = chartInput(await readHistory(redis, prefix, 'gpu-1', { now, windowMs: 60 * MIN }), host, now);
+    chart = renderVramChart(input);
+    writeFileSync(join(tmpdir(), 'labops-vram-chart-stored.png'), chart.png);
+  });
+  afterAll(async () => {
+    await deleteKeys(prefix);
+    redis.disconnect();
+  });
+
+  it('takes the thresholds from the host alert settings and puts an event on the GPU its model used', () => {
+    expect(input.gpus.map((g) => [g.highPct, g.resolvePct])).toEqual([
+      [90, 80],
+      [90, 80],
+    ]);
+    expect(input.gpus[0]!.events).toEqual([{ t: now - 40 * MIN, model: HERMES, kind: 'start', by: 'olga' }]);
+    expect(input.gpus[1]!.events).toEqual([]);
+    expect(chart.svg).toContain(`${HERMES} started · olga`);
+  });
+
+  it('is 1000 px wide with a panel per GPU, and draws the 90 % line where 90 % of the total lies', () => {
+    expect(chart.width).toBe(1000);
+    expect(chart.plots).toHaveLength(2);
+    expect(chart.height).toBeGreaterThan(600);
+    const { at, yOf } = image(chart);
+    for (const plot of chart.plots) {
+      const y90 = yOf(plot, 0.9 * TOTAL);
+      const red = (y: number) => Array.from({ length: plot.width - 2 }, (_, i) => at(plot.x + 1 + i, y)).filter((c) => near(c, rgb(COLORS.high), 40)).length;
+      const rows = [-2, -1, 0, 1, 2].map((d) => red(Math.round(y90) + d));
+      expect(Math.max(...rows), `GPU ${plot.gpu}`).toBeGreaterThan(plot.width / 2);
+      // and not at 95 % (the default), where no red should be
+      expect(red(Math.round(yOf(plot, 0.95 * TOTAL)))).toBeLessThan(5);
+    }
+  });
+
+  it('fills the model and the unknown VRAM at the points where they were held', () => {
+    const { at, xOf, yOf, column } = image(chart);
+    const [gpu0, gpu1] = chart.plots as [PlotBox, PlotBox];
+    const hermes = modelColors([HERMES]).get(HERMES)!;
+    expect(near(at(xOf(gpu0, 20), yOf(gpu0, 20_000)), rgb(hermes), 6)).toBe(true);
+    expect(near(at(xOf(gpu0, 50), yOf(gpu0, 20_000)), WHITE, 6) || near(at(xOf(gpu0, 50), yOf(gpu0, 20_000)), GRID, 6)).toBe(true);
+    expect(hasHatch(column(gpu0, xOf(gpu0, 50), 1_500, 0))).toBe(true);
+    expect(hasHatch(column(gpu1, xOf(gpu1, 5), 1_500, 0))).toBe(true);
+    expect(has(column(gpu1, xOf(gpu1, 5)), hermes, 30)).toBe(false);
+    // the start's mark: a line through the plot at −40 min
+    const x40 = Math.round(xOf(gpu0, 40));
+    const marks = [-1, 0, 1].map((d) => near(at(x40 + d, yOf(gpu0, 70_000)), rgb(COLORS.event), 60));
+    expect(marks.some(Boolean)).toBe(true);
   });
 });

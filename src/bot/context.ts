@@ -11,6 +11,7 @@ import { Notifier } from '../queue/notice-queue.js';
 import { commandClient, redisTarget, type Redis, type RedisTarget } from '../redis/connection.js';
 import { jobSigning, type JobSigning } from '../config/security.js';
 import { logRedisErrors } from '../redis/log-errors.js';
+import { botMetrics, type BotMetrics } from './metrics.js';
 
 /** What a command handler reaches the core through (the bot side). */
 export interface BotContext {
@@ -30,6 +31,8 @@ export interface BotContext {
   audit: AuditLog;
   footprints: FootprintStore;
   notify: Notifier;
+  /** Prometheus metrics of this process (served by `labops bot` and `labops all`) */
+  metrics: BotMetrics;
 }
 
 export interface OwnedBotContext extends BotContext {
@@ -63,6 +66,7 @@ export async function createBotContext(config: Config, logger: Logger, commands:
     audit,
     footprints: new FootprintStore(db),
     notify,
+    metrics: botMetrics({ notifyDepth: () => notify.depth() }),
     async close() {
       await audit.flush().catch(() => undefined);
       await Promise.allSettled([jobs.close(), notify.close(), audit.close()]);

@@ -61,8 +61,10 @@ export function prepare(ctx: Pick<BotContext, 'config' | 'commands' | 'inventory
  */
 export async function dispatch(ctx: BotContext, req: DispatchRequest, prepared: Prepared = prepare(ctx, req.caller, req.command, req.raw)): Promise<Reply> {
   const startedAt = new Date();
-  const audit = (outcome: Outcome, error?: string, options: Record<string, unknown> = req.raw) =>
-    ctx.audit.record({
+  const audit = (outcome: Outcome, error?: string, options: Record<string, unknown> = req.raw) => {
+    // a name no command has is counted as "unknown": labels stay a bounded set
+    ctx.metrics.commandEnded(ctx.commands.get(req.command) ? req.command : 'unknown', outcome, req.caller.adapter, Date.now() - startedAt.getTime());
+    return ctx.audit.record({
       kind: 'command',
       actorId: req.caller.id,
       actorName: req.caller.name,
@@ -78,6 +80,7 @@ export async function dispatch(ctx: BotContext, req: DispatchRequest, prepared: 
       outcome,
       error: error ? redact(error) : null,
     });
+  };
 
   if (!prepared.ok) {
     if (prepared.reply.outcome === 'denied') ctx.logger.info({ command: req.command, caller: req.caller.id, role: req.caller.role }, 'denied');

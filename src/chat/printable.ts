@@ -40,6 +40,8 @@ export function printableReply(reply: Reply): Reply {
         return { kind: 'fields', fields: b.fields.map((f) => ({ ...f, name: line(f.name), value: text(f.value) })) };
       case 'table':
         return { kind: 'table', columns: b.columns.map(line), rows: b.rows.map((r) => r.map(line)), ...(b.title ? { title: line(b.title) } : {}) };
+      case 'image':
+        return { kind: 'image', file: b.file, alt: b.alt.map(line) };
     }
   };
   return {

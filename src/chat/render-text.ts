@@ -28,6 +28,8 @@ function renderBlock(block: Block): string[] {
     }
     case 'table':
       return [...(block.title ? [block.title] : []), ...formatTable(block.columns, block.rows)];
+    case 'image':
+      return block.alt;
   }
 }
 

@@ -74,6 +74,8 @@ const httpHealth = z.strictObject({
   startTimeout: durationIn(1_000, 24 * 3_600_000).default(120_000),
   /** one probe's timeout */
   timeout: durationIn(100, 5 * 60_000).default(3_000),
+  /** how often the live state probes it while it runs; default: worker.healthInterval */
+  interval: durationIn(500, 3_600_000).optional(),
 });
 
 const systemdEngine = z.strictObject({
@@ -275,6 +277,30 @@ const litellmSchema = z.strictObject({
     .default({}),
 });
 
+/** "127.0.0.1:9464", "[::1]:9464" or ":9464" (every address): where a /metrics endpoint listens; false: nowhere. */
+const listenAddress = z.union([z.literal(false), z.string()]).transform((value, ctx) => {
+  if (value === false) return null;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]*)):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65_535) {
+    ctx.addIssue({ code: 'custom', message: `expected host:port such as 127.0.0.1:9464, or false, got ${JSON.stringify(value)}`, input: value });
+    return z.NEVER;
+  }
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+});
+export type ListenAddress = NonNullable<z.output<typeof listenAddress>>;
+
+/** Prometheus /metrics of each process: `metrics: false` turns both off. */
+const metricsSchema = z.preprocess(
+  (v) => (v === false ? { worker: false, bot: false } : v),
+  z
+    .strictObject({
+      worker: listenAddress.prefault('127.0.0.1:9464'),
+      bot: listenAddress.prefault('127.0.0.1:9465'),
+    })
+    .prefault({}),
+);
+
 export const configSchema = z
   .strictObject({
     discord: discordSchema.prefault({}),
@@ -321,8 +347,15 @@ export const configSchema = z
         stalledInterval: durationIn(500, 3_600_000).optional(),
         /** how often the worker looks for models idle longer than their idleTtl */
         idleCheckInterval: durationIn(100, 24 * 3_600_000).default(60_000),
+        /** the live state's reconcile pass: every model's state from its engine (one systemctl call for all units) */
+        stateInterval: durationIn(100, 10 * 60_000).default(5_000),
+        /** how often a running model's health probe runs (a cheap GET), unless its health.interval says otherwise */
+        healthInterval: durationIn(500, 3_600_000).default(15_000),
+        /** how often host facts (CPU load, memory, disk) are refreshed in the live state */
+        factsInterval: durationIn(1_000, 3_600_000).default(60_000),
       })
       .prefault({}),
+    metrics: metricsSchema,
     hosts: z.record(name('host'), hostSchema).refine((h) => Object.keys(h).length > 0, 'expected at least one host'),
   })
   .superRefine((config, ctx) => {

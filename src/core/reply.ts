@@ -18,7 +18,16 @@ export type Block =
   | { kind: 'heading'; text: string }
   | { kind: 'text'; text: string }
   | { kind: 'fields'; fields: Field[] }
-  | { kind: 'table'; title?: string; columns: string[]; rows: string[][] };
+  | { kind: 'table'; title?: string; columns: string[]; rows: string[][] }
+  /** an image attached to the reply (`Reply.attachments`, by file name): Discord shows it in this section, text renderers print `alt` */
+  | { kind: 'image'; file: string; alt: string[] };
+
+/** A file sent with the reply: Discord uploads it, `exec --out` writes it, the shell saves it. */
+export interface Attachment {
+  name: string;
+  contentType: string;
+  data: Buffer;
+}
 
 /** A follow-up the user may take with one click: a command line run as whoever presses it. */
 export interface Action {
@@ -38,14 +47,16 @@ export interface Reply {
   actions?: Action[];
   /** the structured result, for `exec --json` and tests */
   data?: unknown;
+  attachments?: Attachment[];
 }
 
 export const heading = (t: string): Block => ({ kind: 'heading', text: t });
 export const text = (t: string): Block => ({ kind: 'text', text: t });
 export const fields = (f: Field[]): Block => ({ kind: 'fields', fields: f });
+export const image = (file: string, alt: string[]): Block => ({ kind: 'image', file, alt });
 export const table = (columns: string[], rows: string[][], title?: string): Block => ({ kind: 'table', columns, rows, ...(title ? { title } : {}) });
 
-type Extra = Partial<Pick<Reply, 'hint' | 'actions' | 'data' | 'tone'>>;
+type Extra = Partial<Pick<Reply, 'hint' | 'actions' | 'data' | 'tone' | 'attachments'>>;
 
 export function ok(title: string, blocks: Block[] = [], extra: Extra = {}): Reply {
   return { outcome: 'ok', tone: 'ok', title, blocks, ...extra };

@@ -15,7 +15,7 @@ export interface OllamaOptions {
   loadTimeoutMs?: number;
 }
 
-interface PsModel {
+export interface PsModel {
   name?: string;
   model?: string;
   size?: number;
@@ -56,16 +56,13 @@ export class OllamaEngine implements Engine {
   }
 
   async state(signal?: AbortSignal): Promise<EngineState> {
-    let models: PsModel[];
-    try {
-      const res = await fetchTimed(`${this.url}/api/ps`, {}, { signal, timeoutMs: QUERY_TIMEOUT });
-      if (!res.ok) return { state: 'unknown', pids: [], detail: `Ollama /api/ps answered ${res.status}` };
-      models = ((await res.json()) as { models?: PsModel[] }).models ?? [];
-    } catch (err) {
-      if (err instanceof FetchFailure) return { state: 'unknown', pids: [], detail: this.unreachable() };
-      throw err;
-    }
-    const loaded = models.find((m) => sameModel(m.name ?? m.model ?? '', this.opts.config.model) || sameModel(m.model ?? '', this.opts.config.model));
+    return this.stateFrom(await readPs(this.url, signal));
+  }
+
+  /** The state from an /api/ps answer (one answer serves every model of the same Ollama). */
+  stateFrom(ps: PsAnswer): EngineState {
+    if (!ps.ok) return { state: 'unknown', pids: [], detail: ps.detail };
+    const loaded = ps.models.find((m) => sameModel(m.name ?? m.model ?? '', this.opts.config.model) || sameModel(m.model ?? '', this.opts.config.model));
     if (!loaded) return { state: this.loading ? 'starting' : 'stopped', pids: [] };
     return {
       state: 'running',
@@ -102,7 +99,23 @@ export class OllamaEngine implements Engine {
   }
 
   private unreachable(): string {
-    return `Ollama at ${safeUrl(this.url)} is unreachable`;
+    return unreachable(this.url);
+  }
+}
+
+export type PsAnswer = { ok: true; models: PsModel[] } | { ok: false; detail: string };
+
+const unreachable = (url: string) => `Ollama at ${safeUrl(url)} is unreachable`;
+
+/** What an Ollama server has loaded (`GET /api/ps`). */
+export async function readPs(url: string, signal?: AbortSignal): Promise<PsAnswer> {
+  try {
+    const res = await fetchTimed(`${url}/api/ps`, {}, { signal, timeoutMs: QUERY_TIMEOUT });
+    if (!res.ok) return { ok: false, detail: `Ollama /api/ps answered ${res.status}` };
+    return { ok: true, models: ((await res.json()) as { models?: PsModel[] }).models ?? [] };
+  } catch (err) {
+    if (err instanceof FetchFailure) return { ok: false, detail: unreachable(url) };
+    throw err;
   }
 }
 

@@ -3,9 +3,10 @@ import type { Logger } from '../core/logger.js';
 import { run } from '../process/spawn.js';
 import { outputLines, said, type Env } from './command.js';
 import type { Engine, EngineState } from './engine.js';
-import { processTree } from '../host/proc.js';
+import { processTree, type ProcStat } from '../host/proc.js';
 
 const QUERY_TIMEOUT = 10_000;
+const SHOWN = 'Id,LoadState,ActiveState,SubState,MainPID,ExecMainStatus';
 /** systemd's default TimeoutStopSec is 90 s; systemctl waits for it */
 const STOP_TIMEOUT = 120_000;
 const NO_SYSTEMD = /Failed to connect to (user scope )?bus|System has not been booted with systemd|\$DBUS_SESSION_BUS_ADDRESS/;
@@ -36,32 +37,7 @@ export class SystemdEngine implements Engine {
   }
 
   async state(signal?: AbortSignal): Promise<EngineState> {
-    const result = await this.systemctl(['show', this.unit, '-p', 'LoadState,ActiveState,SubState,MainPID,ExecMainStatus'], signal, QUERY_TIMEOUT);
-    if (this.unavailable(result)) return { state: 'unknown', pids: [], detail: 'systemd not available' };
-    if (result.exitCode !== 0) return { state: 'unknown', pids: [], detail: `systemctl show failed: ${said(result)}` };
-    const props = parseProperties(result.stdout);
-    const mainPid = Number(props.MainPID ?? 0);
-    const pids = mainPid > 0 ? await processTree([mainPid]) : [];
-    const status = props.ExecMainStatus ?? '0';
-
-    if (props.LoadState === 'not-found') return { state: 'unknown', pids: [], detail: `unit ${this.unit} is not installed` };
-    switch (props.ActiveState) {
-      case 'active':
-      case 'reloading':
-        return props.SubState === 'running' || props.SubState === 'reload'
-          ? { state: 'running', pids }
-          : { state: 'stopped', pids, detail: `active (${props.SubState}), no process running` };
-      case 'activating':
-        return { state: 'starting', pids, ...(props.SubState === 'auto-restart' ? { detail: `restarting after exit status ${status}` } : {}) };
-      case 'deactivating':
-        return { state: 'running', pids, detail: 'stopping' };
-      case 'failed':
-        return { state: 'failed', pids, detail: `exited with ${status}` };
-      case 'inactive':
-        return { state: 'stopped', pids };
-      default:
-        return { state: 'unknown', pids, detail: `ActiveState=${props.ActiveState ?? '?'}` };
-    }
+    return (await unitStates([this.unit], { signal, env: this.opts.env })).get(this.unit)!;
   }
 
   async logs(lines: number, signal?: AbortSignal): Promise<string[]> {
@@ -123,4 +99,47 @@ export function parseProperties(text: string): Record<string, string> {
     if (eq > 0) props[line.slice(0, eq)] = line.slice(eq + 1).trim();
   }
   return props;
+}
+
+/**
+ * The state of many units from ONE `systemctl --user show u1 u2 … -p …` (systemctl prints each unit's
+ * properties in argument order, separated by a blank line). `procs`: a process list already read.
+ */
+export async function unitStates(
+  units: readonly string[],
+  opts: { signal?: AbortSignal | undefined; env?: Env | undefined; procs?: readonly ProcStat[] } = {},
+): Promise<Map<string, EngineState>> {
+  const out = new Map<string, EngineState>();
+  if (units.length === 0) return out;
+  const result = await run('systemctl', ['--user', 'show', ...units, '-p', SHOWN], { signal: opts.signal, timeoutMs: QUERY_TIMEOUT, env: opts.env });
+  const failed = (detail: string) => new Map(units.map((u) => [u, { state: 'unknown' as const, pids: [], detail }]));
+  if (result.missing || NO_SYSTEMD.test(result.stderr)) return failed('systemd not available');
+  const blocks = result.stdout.split(/\n\s*\n/).map(parseProperties);
+  if (result.exitCode !== 0 || blocks.length < units.length) return failed(`systemctl show failed: ${said(result)}`);
+  for (const [i, unit] of units.entries()) out.set(unit, await stateOf(unit, blocks[i]!, opts.procs));
+  return out;
+}
+
+async function stateOf(unit: string, props: Record<string, string>, procs: readonly ProcStat[] | undefined): Promise<EngineState> {
+  const mainPid = Number(props.MainPID ?? 0);
+  const pids = mainPid > 0 ? await processTree([mainPid], undefined, procs?.some((p) => p.pid === mainPid) ? procs : undefined) : [];
+  const status = props.ExecMainStatus ?? '0';
+  if (props.LoadState === 'not-found') return { state: 'unknown', pids: [], detail: `unit ${unit} is not installed` };
+  switch (props.ActiveState) {
+    case 'active':
+    case 'reloading':
+      return props.SubState === 'running' || props.SubState === 'reload'
+        ? { state: 'running', pids }
+        : { state: 'stopped', pids, detail: `active (${props.SubState}), no process running` };
+    case 'activating':
+      return { state: 'starting', pids, ...(props.SubState === 'auto-restart' ? { detail: `restarting after exit status ${status}` } : {}) };
+    case 'deactivating':
+      return { state: 'running', pids, detail: 'stopping' };
+    case 'failed':
+      return { state: 'failed', pids, detail: `exited with ${status}` };
+    case 'inactive':
+      return { state: 'stopped', pids };
+    default:
+      return { state: 'unknown', pids, detail: `ActiveState=${props.ActiveState ?? '?'}` };
+  }
 }

@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 
 /** One line of /proc/<pid>/stat, the fields labops needs. */
 export interface ProcStat {
@@ -38,25 +39,41 @@ export async function isAlive(pid: number): Promise<boolean> {
   return stat === null ? process.platform !== 'linux' : stat.state !== 'Z' && stat.state !== 'X';
 }
 
-/** Every live process, from /proc (empty where there is no /proc). */
+/**
+ * Every live process, from /proc (empty where there is no /proc). Read synchronously: a few hundred
+ * small files take a few ms this way, about ten times less CPU than a promise (open, stat, read,
+ * close on the thread pool) per file — this runs on every pass of the live state.
+ */
 export async function listProcesses(): Promise<ProcStat[]> {
   let names: string[];
   try {
-    names = await readdir('/proc');
+    names = readdirSync('/proc');
   } catch {
     return [];
   }
-  const stats = await Promise.all(names.filter((n) => /^\d+$/.test(n)).map((n) => procStat(Number(n))));
-  return stats.filter((s): s is ProcStat => s !== null && s.state !== 'Z' && s.state !== 'X');
+  const out: ProcStat[] = [];
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${name}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const stat = parseStat(text);
+    if (stat && stat.state !== 'Z' && stat.state !== 'X') out.push(stat);
+  }
+  return out;
 }
 
 /**
  * The processes that belong to a model: the roots, their descendants, and the members of a process
  * group (a start script that backgrounds the server and exits leaves it in the script's group).
- * Roots first, for the "main PID first" rule of EngineState.
+ * Roots first, for the "main PID first" rule of EngineState. `list`: a process list already read
+ * (one /proc scan shared by a pass over many models).
  */
-export async function processTree(roots: readonly number[], pgrp?: number): Promise<number[]> {
-  const all = await listProcesses();
+export async function processTree(roots: readonly number[], pgrp?: number, list?: readonly ProcStat[]): Promise<number[]> {
+  const all = list ?? (await listProcesses());
   const live = new Set(all.map((p) => p.pid));
   const children = new Map<number, number[]>();
   for (const p of all) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);

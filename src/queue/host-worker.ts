@@ -42,6 +42,10 @@ export interface HostWorkerOptions<Ctx> {
   signing: JobSigning;
   /** where the alert about a refused job goes (the notice queue, signed) */
   alerts: NoticeSink;
+  /** told of every job's end with its audited outcome (for the metrics) */
+  onJobEnd?: (kind: string, outcome: string, ms: number) => void;
+  /** awaited after each processor ran, before its job settles (the live state refreshes after a start or stop) */
+  afterJob?: (kind: string) => Promise<void>;
 }
 
 /**
@@ -99,8 +103,10 @@ export class HostWorker<Ctx> {
 
     let detail: unknown;
     const auditId = randomUUID();
-    const audit = (outcome: string, error: string | null, args: unknown, actor: Partial<Requester> | null = requestedBy) =>
-      this.opts.audit.record({
+    const audit = (outcome: string, error: string | null, args: unknown, actor: Partial<Requester> | null = requestedBy) => {
+      // a kind no processor has (a forged job) is counted as "unknown": labels stay a bounded set
+      this.opts.onJobEnd?.(def ? job.name : 'unknown', outcome, Date.now() - startedAt.getTime());
+      return this.opts.audit.record({
         id: auditId,
         kind: 'job',
         actorId: actor?.id ?? 'labops',
@@ -118,6 +124,7 @@ export class HostWorker<Ctx> {
         error: error ? redact(error) : null,
         ...(detail === undefined ? {} : { detail: redactDeep(detail) }),
       });
+    };
 
     if (!checked.ok && checked.kind === 'signature') return await this.refuse(job, checked.reason, checked.claimed, audit);
     if (!def || !checked.ok) {
@@ -174,6 +181,7 @@ export class HostWorker<Ctx> {
     } finally {
       clearTimeout(timer);
       bullSignal?.removeEventListener('abort', onCancel);
+      await this.opts.afterJob?.(job.name).catch((err: unknown) => logger.warn({ err, kind: job.name }, 'after-job hook failed'));
     }
   }
 

@@ -51,6 +51,11 @@ export class Notifier implements NoticeSink {
     }
   }
 
+  /** notices not yet delivered: waiting, being posted, or waiting to be retried */
+  async depth(): Promise<number> {
+    return await this.queue.getJobCountByTypes('waiting', 'active', 'delayed', 'prioritized');
+  }
+
   async close(): Promise<void> {
     await this.queue.close();
   }

@@ -19,7 +19,8 @@ export interface Heartbeat {
 /** A host is offline when its worker has missed three beats. */
 export const MISSED_BEATS = 3;
 
-const hbKey = (prefix: string, host: string) => key(prefix, 'heartbeat', host);
+export const heartbeatKey = (prefix: string, host: string) => key(prefix, 'heartbeat', host);
+const hbKey = heartbeatKey;
 
 /** The worker's side: a hash per host, written every interval; kept a week so /status can say how long it has been gone. */
 export function startHeartbeat(
@@ -53,7 +54,11 @@ export function startHeartbeat(
 }
 
 export async function readHeartbeat(redis: Redis, prefix: string, host: string): Promise<Heartbeat | null> {
-  const raw = await redis.hgetall(hbKey(prefix, host));
+  return parseHeartbeat(await redis.hgetall(hbKey(prefix, host)));
+}
+
+/** The heartbeat hash as Redis returns it (HGETALL), or null when there is none. */
+export function parseHeartbeat(raw: Record<string, string>): Heartbeat | null {
   if (!raw.host) return null;
   return {
     host: raw.host,

@@ -44,6 +44,8 @@ export function createTestLab(overrides: { hosts?: Record<string, unknown>; loca
     redis: { url: REDIS_URL, prefix },
     database: { url: DATABASE_URL, schema },
     worker: { heartbeatInterval: '1s', shutdownTimeout: '5s', concurrency: 4 },
+    // test processes would fight over the default ports; test/metrics.test.ts turns them on, on port 0
+    metrics: false,
     hosts: overrides.hosts ?? {
       'gpu-1': {
         modelDir: dir,

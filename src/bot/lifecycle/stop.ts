@@ -6,12 +6,14 @@ import type { Config } from '../../config/schema.js';
 import type { ModelStatus } from '../../contracts/lab-data.js';
 import { modelStop } from '../../contracts/model-stop.js';
 import type { Requester } from '../../contracts/define.js';
-import { failedError, isUserError } from '../../core/errors.js';
+import { errorMessage, failedError, isUserError } from '../../core/errors.js';
+import { statusSnapshot, type StatusSnapshot } from '../../contracts/status-snapshot.js';
+import { ensureRedis } from '../../redis/connection.js';
+import { isOnline, readHeartbeat } from '../../state/heartbeat.js';
 import { mib } from '../../core/format.js';
 import { declined, info, text, type Reply } from '../../core/reply.js';
 import { stopDedupId } from '../../state/model-keys.js';
 import type { BotContext } from '../context.js';
-import { collectHosts } from '../status/collect.js';
 import { stateText } from '../status/render.js';
 import { failureReply, fallbackLines, stopReply } from './replies.js';
 
@@ -20,17 +22,33 @@ export async function liveModelState(ctx: BotContext, ref: ModelRef, requestedBy
   return (await liveModelStates(ctx, [ref], requestedBy, progress))[0]!;
 }
 
-/** The states of models of one host, from one answer of its worker. */
+/**
+ * The states of models of one host, asked fresh from its worker (a status.snapshot job): a stop is
+ * an action, so it does not go by the live state, which may be a pass old.
+ */
 export async function liveModelStates(ctx: BotContext, refs: ModelRef[], requestedBy: Requester, progress: (text: string) => void): Promise<ModelStatus[]> {
   const host = refs[0]!.host;
-  const [report] = await collectHosts(ctx, [host], { requestedBy, onProgress: progress });
+  const { snapshot, problem } = await askWorker(ctx, host, requestedBy, progress);
   return refs.map((ref) => {
-    const live = report?.snapshot?.models.find((m) => m.name === ref.name);
-    if (!report?.snapshot || !live) {
-      throw failedError(`Cannot stop ${ref.name}: the worker on ${ref.host} does not answer (${report?.problem ?? 'no answer'}).`, `Nothing was queued. Is \`labops worker --host ${ref.host}\` running? /status shows it.`);
+    const live = snapshot?.models.find((m) => m.name === ref.name);
+    if (!snapshot || !live) {
+      throw failedError(`Cannot stop ${ref.name}: the worker on ${ref.host} does not answer (${problem ?? 'no answer'}).`, `Nothing was queued. Is \`labops worker --host ${ref.host}\` running? /status shows it.`);
     }
     return live;
   });
+}
+
+async function askWorker(ctx: BotContext, host: string, requestedBy: Requester, progress: (text: string) => void): Promise<{ snapshot: StatusSnapshot | null; problem: string | null }> {
+  await ensureRedis(ctx.redis, ctx.redisUrl);
+  const heartbeat = await readHeartbeat(ctx.redis, ctx.prefix, host);
+  if (!isOnline(heartbeat)) return { snapshot: null, problem: !heartbeat ? 'no worker has reported yet' : heartbeat.stoppedAt ? 'worker stopped' : 'worker offline' };
+  try {
+    progress(`asking the worker on ${host}`);
+    return { snapshot: await ctx.jobs.run(statusSnapshot, host, {}, { requestedBy, waitMs: 10_000, dropIfUnanswered: true }), problem: null };
+  } catch (err) {
+    if (!isUserError(err)) ctx.logger.error({ err, host }, 'status snapshot failed');
+    return { snapshot: null, problem: errorMessage(err) };
+  }
 }
 
 /** The answer when there is nothing to stop (or no way to tell), else null. */

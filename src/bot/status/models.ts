@@ -1,5 +1,3 @@
-import type { Caller } from '../../chat/command.js';
-import { requesterOf } from '../../chat/requester.js';
 import { idlePolicy } from '../../config/idle-policy.js';
 import { formatDuration } from '../../core/duration.js';
 import { errorMessage } from '../../core/errors.js';
@@ -8,14 +6,14 @@ import { info, table, text, type Reply } from '../../core/reply.js';
 import type { Footprint } from '../../db/footprints.js';
 import type { BotContext } from '../context.js';
 import { collectHosts } from './collect.js';
-import { stateText } from './render.js';
+import { ageText, stateText } from './render.js';
 import { withLastSmoke } from './last-smoke.js';
 
-/** /models: the inventory with each model's live state, VRAM (expected, measured, now) and how it is unloaded. */
-export async function modelsReply(ctx: BotContext, caller: Caller, hosts: string[], progress: (text: string) => void): Promise<Reply> {
+/** /models: the inventory with each model's live state (with its age), VRAM (expected, measured, now) and how it is unloaded. */
+export async function modelsReply(ctx: BotContext, hosts: string[]): Promise<Reply> {
   let footprintProblem: string | null = null;
   const [reports, measured] = await Promise.all([
-    collectHosts(ctx, hosts, { requestedBy: requesterOf(caller), onProgress: progress }),
+    collectHosts(ctx, hosts),
     ctx.footprints.all(hosts).catch((err: unknown) => {
       footprintProblem = errorMessage(err);
       return new Map<string, Footprint>();
@@ -29,6 +27,7 @@ export async function modelsReply(ctx: BotContext, caller: Caller, hosts: string
       const live = states.get(ref.name);
       const m = ref.model;
       const state = live ? stateText(live) : `? (${report.problem ?? 'no answer'})`;
+      const staleAfter = report.stale ? 0 : (report.snapshot?.staleAfter.models ?? 0);
       const ttl = m.pinned ? 'pinned' : m.idleTtl ? formatDuration(m.idleTtl) : '–';
       const footprint = measured.get(`${report.host}/${ref.name}`);
       const idle = idlePolicy(ctx.config, ref);
@@ -44,6 +43,7 @@ export async function modelsReply(ctx: BotContext, caller: Caller, hosts: string
         live?.vramMiB ? mib(live.vramMiB) : '–',
         ttl,
         idle.note,
+        live ? ageText(live.at, staleAfter) : '–',
       ]);
       data.push({
         host: report.host,
@@ -57,6 +57,9 @@ export async function modelsReply(ctx: BotContext, caller: Caller, hosts: string
         vramMeasuredMiB: footprint?.vramMiB ?? null,
         vramMeasuredAt: footprint?.measuredAt ?? null,
         vramMiB: live?.vramMiB ?? null,
+        health: live?.health ?? null,
+        seenAt: live?.at ?? null,
+        stale: report.stale,
         idleTtlMs: m.idleTtl ?? null,
         pinned: m.pinned,
         idleUnload: { mode: idle.mode, note: idle.note },
@@ -69,7 +72,7 @@ export async function modelsReply(ctx: BotContext, caller: Caller, hosts: string
   const reply = info(
     `${rows.length} models on ${hosts.length} host${hosts.length === 1 ? '' : 's'}`,
     [
-      table(['model', 'aliases', 'type', 'engine', 'host', 'state', 'VRAM expected', 'VRAM measured', 'VRAM now', 'idle TTL', 'idle unload'], rows),
+      table(['model', 'aliases', 'type', 'engine', 'host', 'state', 'VRAM expected', 'VRAM measured', 'VRAM now', 'idle TTL', 'idle unload', 'seen'], rows),
       ...(groups.length > 0 ? [text(`Proxy groups: ${groups.join(' · ')}`)] : []),
       ...(footprintProblem ? [text(`Measured footprints unavailable: ${footprintProblem}`)] : []),
     ],

@@ -74,14 +74,15 @@ export function renderReply(unsafe: Reply, opts: RenderOptions): OutgoingMessage
   const reply = printableReply(unsafe);
   const embeds = buildEmbeds(reply);
   const components = buttonRows(opts.buttons ?? []);
-  if (fits(embeds)) return message({ embeds, components });
+  const attached = (unsafe.attachments ?? []).map((a): OutgoingFile => ({ name: safeFileName(a.name), data: a.data, contentType: a.contentType }));
+  if (fits(embeds)) return message({ embeds, components, files: attached });
 
   const full = redact(renderText(reply));
   const fileName = `${safeFileName(opts.fileName)}.txt`;
   const lines = full.split('\n').length;
   const note = `The whole reply (${lines} lines) is attached as ${fileName}.`;
   const inline = summarise(embeds, note);
-  return message({ embeds: inline, components, files: [{ name: fileName, data: Buffer.from(`${full}\n`, 'utf8'), contentType: 'text/plain; charset=utf-8' }] });
+  return message({ embeds: inline, components, files: [...attached, { name: fileName, data: Buffer.from(`${full}\n`, 'utf8'), contentType: 'text/plain; charset=utf-8' }] });
 }
 
 /** A progress line (the deferred reply or the channel message, edited in place). */
@@ -138,7 +139,8 @@ export function withContent(msg: OutgoingMessage, content: string): OutgoingMess
 }
 
 export function message(parts: { content?: string; embeds?: APIEmbed[]; components?: ButtonRow[]; files?: OutgoingFile[] }): OutgoingMessage {
-  const files = (parts.files ?? []).map((f) => ({ ...f, data: Buffer.from(redact(f.data.toString('utf8')), 'utf8') }));
+  // text is redacted; an image is bytes, drawn from redacted text
+  const files = (parts.files ?? []).map((f) => (isText(f) ? { ...f, data: Buffer.from(redact(f.data.toString('utf8')), 'utf8') } : f));
   return {
     body: {
       content: redact(parts.content ?? ''),
@@ -151,12 +153,16 @@ export function message(parts: { content?: string; embeds?: APIEmbed[]; componen
   };
 }
 
+const isText = (f: OutgoingFile) => !f.contentType || f.contentType.startsWith('text/');
+
 // ---- embeds ----
 
 interface Section {
   title: string;
   lines: string[];
   fields: APIEmbedField[];
+  /** the file name of an attached image shown in this embed */
+  image?: string;
 }
 
 function buildEmbeds(reply: Reply): APIEmbed[] {
@@ -176,6 +182,9 @@ function buildEmbeds(reply: Reply): APIEmbed[] {
       case 'table':
         current().lines.push(...(block.title ? [`**${block.title}**`] : []), '```', ...formatTable(block.columns, block.rows).map(noFence), '```');
         break;
+      case 'image':
+        current().image = safeFileName(block.file);
+        break;
     }
   }
   const color = COLORS[reply.tone];
@@ -187,7 +196,13 @@ function buildEmbeds(reply: Reply): APIEmbed[] {
       title = clip(title, LIMITS.title);
     }
     const description = lines.join('\n').trim();
-    return { title, color, ...(description ? { description } : {}), ...(s.fields.length > 0 ? { fields: s.fields } : {}) };
+    return {
+      title,
+      color,
+      ...(description ? { description } : {}),
+      ...(s.fields.length > 0 ? { fields: s.fields } : {}),
+      ...(s.image ? { image: { url: `attachment://${s.image}` } } : {}),
+    };
   });
   if (reply.hint) embeds[embeds.length - 1]!.footer = { text: `→ ${reply.hint}` };
   return embeds;

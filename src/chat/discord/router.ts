@@ -71,6 +71,7 @@ export class Router {
     const privately = prepared ? !prepared.ok : !ctx.commands.get(info.name);
     const responder = this.responder(info, `/${info.name}`, `/${info.name} asked by <@${info.user.userId}>`);
     await responder.deferReply(privately);
+    ctx.metrics.acknowledged(Date.now() - info.receivedAt);
     const caller = known ?? (await this.callerOf(info));
     await runInteractionCommand(this.deps, {
       ...(prepared ? { prepared } : {}),

@@ -1,5 +1,6 @@
 import type { BotContext } from '../../bot/context.js';
-import { isUserError } from '../../core/errors.js';
+import { errorMessage, isUserError } from '../../core/errors.js';
+import { writeAttachments } from './write-attachments.js';
 import type { Caller } from '../command.js';
 import { parseCommandLine } from '../command-line.js';
 import { dispatch, fromUserError } from '../dispatch.js';
@@ -11,6 +12,8 @@ import { exitCode, type Reply } from '../../core/reply.js';
 export interface ExecOptions {
   yes: boolean;
   json: boolean;
+  /** where the reply's attachment (a chart) is written */
+  out?: string;
   stdout?: NodeJS.WritableStream;
   stderr?: NodeJS.WritableStream;
 }
@@ -24,7 +27,21 @@ export async function runExec(ctx: BotContext, caller: Caller, line: string, opt
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
   const reply = await execLine(ctx, caller, line, opts, stderr);
-  const code = exitCode(reply.outcome);
+  let code = exitCode(reply.outcome);
+  if (opts.out !== undefined) {
+    const attachments = reply.attachments ?? [];
+    if (attachments.length === 0) {
+      stderr.write(`--out: this reply has no file to write; nothing was written to ${printableLine(opts.out)}.\n`);
+      if (code === 0) code = 1;
+    } else {
+      try {
+        for (const file of writeAttachments(attachments, opts.out)) stderr.write(`wrote ${printableLine(file)}\n`);
+      } catch (err) {
+        stderr.write(`--out: could not write ${printableLine(opts.out)}: ${printableLine(errorMessage(err))}\n`);
+        if (code === 0) code = 1;
+      }
+    }
+  }
   if (opts.json) {
     const { outcome, tone, title, hint, data, actions } = reply;
     stdout.write(`${JSON.stringify({ outcome, exitCode: code, tone, title, hint: hint ?? null, actions: actions ?? [], data: data ?? null }, null, 2)}\n`);

@@ -13,6 +13,7 @@ import type { Reply } from '../../core/reply.js';
 import { throttleLatest } from '../throttle.js';
 import { lineQueue } from './line-queue.js';
 import { saveFullOutput } from './save-output.js';
+import { saveAttachments } from './write-attachments.js';
 
 const MAX_LINES = 60;
 const PROMPT = 'labops> ';
@@ -56,6 +57,7 @@ export async function runShell(ctx: BotContext, caller: Caller, opts: ShellOptio
       const cut = cutLines(full, MAX_LINES);
       write(cut.text);
       if (cut.omitted > 0) write(`(the whole reply is in ${saveFullOutput(trimmed.split(/\s/)[0]!.replace(/\W/g, '') || 'reply', full)})`);
+      if (reply.attachments?.length) write(`(attached: ${saveAttachments(reply.attachments).join(', ')})`);
     }
   } finally {
     setLinePrinter(null);

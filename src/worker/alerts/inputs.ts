@@ -1,13 +1,12 @@
 import type { ModelState } from '../../contracts/lab-data.js';
+import type { TransitionCause } from '../../state/live-state.js';
+
+export type { TransitionCause } from '../../state/live-state.js';
 
 /**
- * What the model-down and ghost-VRAM rules consume: events about the host's live state. The
- * worker's live state (its table in Redis) emits them; until it is connected, `PollingAlertInputs`
- * produces the same events by polling the engines and nvidia-smi.
+ * What the model-down and ghost-VRAM rules consume: events about the host's live state, emitted by
+ * the worker's keeper of it (src/worker/live/keeper.ts) as it refreshes its table in Redis.
  */
-
-/** Why a model changed state. */
-export type TransitionCause = 'labops-stop' | 'idle-unload' | 'labops-start' | 'observed';
 
 /** A model of the host moved from one state to another (the first observation has `from: 'unknown'`). */
 export interface ModelTransition {

@@ -10,13 +10,10 @@ import { GhostVramAlerts } from './ghost-vram.js';
 import { offerFor } from './idle-models.js';
 import type { AlertInputs } from './inputs.js';
 import { ModelDownAlerts } from './model-down.js';
-import { PollingAlertInputs } from './polling-inputs.js';
 import { ProxyDownAlerts, type ProxyCheck } from './proxy-down.js';
 import { VramAlerts } from './vram-alerts.js';
 
 export interface AlertRules {
-  /** the source the model-down and ghost rules listen to */
-  inputs: AlertInputs;
   stop(): Promise<void>;
 }
 
@@ -25,30 +22,22 @@ const tickFor = (forMs: number) => Math.min(1_000, Math.max(200, Math.round(forM
 
 /**
  * Every alert rule of the worker's host, on the host's `alerts.*` settings: VRAM high (GPU samples),
- * model down and ghost VRAM (model transitions and unowned GPU processes — today from
- * PollingAlertInputs; the live state's events replace it), proxy down (on the worker of
+ * model down and ghost VRAM (model transitions and unowned GPU processes, from the live state's
+ * events: `inputs`), proxy down (on the worker of
  * `litellm.host`) and boot services. Worker offline is raised by the bot.
  */
-export function startAlertRules(ctx: WorkerContext): AlertRules {
+export function startAlertRules(ctx: WorkerContext, inputs: AlertInputs): AlertRules {
   const { host, hostName, config, logger } = ctx;
   const a = host.alerts;
   const store = new RedisAlertStore(ctx.redis, ctx.prefix);
   const marks = new RedisAlertMarks(ctx.redis, ctx.prefix);
   const common = { host: hostName, sink: ctx.notify, store, marks, logger };
-  const gpuOn = host.gpu.enabled;
 
   const vram = new VramAlerts({
     ...common,
     settings: a.vramHigh,
     monitor: ctx.gpu,
     stopIdle: (gpu, needMiB) => offerFor(ctx, gpu, needMiB, `brings GPU ${gpu.index} under ${a.vramHigh.percent} %`),
-  });
-
-  // the stand-in for the live state's events (see inputs.ts): polls only what a rule listens to, each
-  // engine every half `for` (at most 15 s: a `systemctl show` per systemd unit is not free)
-  const inputs = new PollingAlertInputs(ctx, {
-    modelsEveryMs: a.modelDown.enabled ? Math.min(15_000, Math.max(500, Math.round(a.modelDown.for / 2))) : null,
-    ghostEveryMs: a.ghostVram.enabled && gpuOn ? host.gpu.appsInterval : null,
   });
 
   const modelDown = new ModelDownAlerts({
@@ -90,13 +79,10 @@ export function startAlertRules(ctx: WorkerContext): AlertRules {
   ghost.start();
   proxy?.start();
   boot?.start();
-  inputs.start();
   if (config.litellm.host === hostName && !config.litellm.url && a.proxyDown.enabled) logger.info('no proxy-down alert: litellm.url is not set');
 
   return {
-    inputs,
     async stop() {
-      await inputs.stop();
       await Promise.all([vram.stop(), modelDown.stop(), ghost.stop(), proxy?.stop(), boot?.stop()]);
     },
   };

@@ -7,6 +7,7 @@ import { clearStopIntent, recordStopIntent, type StopIntent } from '../../state/
 import type { WorkerContext } from '../context.js';
 import { measureVram } from './footprint.js';
 import { clearStarted } from './started.js';
+import { noteModelEvent } from '../vram/model-events.js';
 
 export const isUp = (s: EngineState['state']) => s === 'running' || s === 'starting';
 
@@ -22,6 +23,8 @@ export async function stopModel(
   signal: AbortSignal,
   progress?: (text: string) => void,
   intent: Omit<StopIntent, 'at'> = { cause: 'labops-stop' },
+  /** who asked, for the VRAM chart's stop mark */
+  by?: string,
 ): Promise<StopOutcome> {
   const engine = ctx.engineFor(ref);
   const before = await engine.state(signal);
@@ -48,5 +51,7 @@ export async function stopModel(
     throw failedError(`${ref.name} is still ${describe(after)} after the stop.`, `Look at its log; pids ${after.pids.join(', ') || '?'}.`);
   }
   await clearStarted(ctx, ref);
+  const who = intent.cause === 'idle-unload' ? 'idle unload' : by;
+  await noteModelEvent(ctx, { model: ref.name, kind: 'stop', ...(who ? { by: who } : {}) });
   return { model: ref.name, alreadyStopped: false, before: describe(before), freedMiB };
 }

@@ -33,6 +33,20 @@ function normaliseEmbeds(embeds: Wire): Wire[] {
   return embeds.map((embed: Wire) => ({ type: 'rich', ...embed, content_scan_version: 0 }));
 }
 
+/** As Discord does: an embed's `attachment://<filename>` image or thumbnail becomes that upload's URLs (and size). */
+function withAttachmentUrls(message: Wire): void {
+  const byName = new Map<string, Wire>((message.attachments as Wire[]).map((a) => [a.filename, a]));
+  const resolve = (media: Wire) => {
+    const name = typeof media?.url === 'string' && media.url.startsWith('attachment://') ? media.url.slice('attachment://'.length) : null;
+    const a = name === null ? undefined : byName.get(name);
+    return a ? { url: a.url, proxy_url: a.proxy_url, ...(a.width ? { width: a.width, height: a.height } : {}) } : media;
+  };
+  for (const embed of message.embeds as Wire[]) {
+    if (embed.image) embed.image = resolve(embed.image);
+    if (embed.thumbnail) embed.thumbnail = resolve(embed.thumbnail);
+  }
+}
+
 function interactionMetadata(record: InteractionRecord, isFollowUp: boolean): Wire {
   const payload = record.payload;
   const user = payload.member?.user ?? payload.user;
@@ -74,6 +88,7 @@ export function createMessage(state: FakeState, input: NewMessage): Wire {
     pinned: false,
     flags: ((payload.flags ?? 0) & SETTABLE_FLAGS) | (input.extraFlags ?? 0),
   };
+  withAttachmentUrls(message);
   if (channel?.guild_id) message.guild_id = channel.guild_id;
   if (payload.nonce !== undefined && payload.nonce !== null) message.nonce = payload.nonce;
   if (payload.poll) message.poll = payload.poll;
@@ -113,6 +128,7 @@ export function editMessage(state: FakeState, message: Wire, payload: Wire, file
   if ('embeds' in payload) message.embeds = normaliseEmbeds(payload.embeds);
   if ('components' in payload) message.components = Array.isArray(payload.components) ? payload.components : [];
   if ('attachments' in payload || files.length > 0) message.attachments = state.attachmentsFor(message.channel_id, payload.attachments ?? undefined, files, message.attachments);
+  withAttachmentUrls(message);
   if (typeof payload.flags === 'number') {
     message.flags = (message.flags & ~MessageFlags.SuppressEmbeds) | (payload.flags & MessageFlags.SuppressEmbeds);
   }

@@ -499,6 +499,7 @@ export class FakeState {
         url: `${this.cdnUrl}/attachments/${channelId}/${id}/${encodeURIComponent(filename)}`,
         proxy_url: `${this.cdnUrl}/attachments/${channelId}/${id}/${encodeURIComponent(filename)}`,
         content_type: file.contentType,
+        ...pngSize(file),
         ...(meta.description ? { description: meta.description } : {}),
       };
     };
@@ -531,4 +532,11 @@ export class FakeState {
       mention_everyone: /@(everyone|here)\b/.test(content) && (!allowed || Boolean(parse?.includes('everyone'))),
     };
   }
+}
+
+/** Discord gives an image attachment its width and height (here: PNGs, from their IHDR). */
+function pngSize(file: { contentType: string; data: Buffer }): { width?: number; height?: number } {
+  const d = file.data;
+  if (file.contentType !== 'image/png' || d.length < 24 || d.toString('ascii', 12, 16) !== 'IHDR') return {};
+  return { width: d.readUInt32BE(16), height: d.readUInt32BE(20) };
 }
