@@ -15,7 +15,10 @@ const sections: [string, () => Promise<string>][] = [
   ['ack of a slash command (50 in flight)', async () => formatDiscordAckBench(await benchDiscordAck({ rounds: 3, concurrency: 50 }))],
   ['/status with 30 models on 8 GPUs (stand-in systemctl on PATH)', async () => formatStatusLatency(await measureStatusLatency(40, 1))],
   ['/status with 10 hosts × 30 models (10 worker processes)', async () => formatStatusLatency(await measureStatusLatency(40, 10))],
-  ['live state: worker CPU with 30 models', async () => formatWorkerCpu(await measureWorkerCpu({ windowS: 60 }))],
+  [
+    'live state: worker CPU with 30 models',
+    async () => [formatWorkerCpu(await measureWorkerCpu({ windowS: 60 })), formatWorkerCpu(await measureWorkerCpu({ windowS: 60, passesOff: true }))].join('\n'),
+  ],
   [
     'VRAM sampler CPU',
     async () => {

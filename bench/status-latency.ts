@@ -28,7 +28,7 @@ const DB_URL = 'postgres://postgres@127.0.0.1:5432/labops_bench';
  * GPUs: its labops.yaml, and a PATH with the stand-ins (the fake nvidia-smi reporting 8 H100s, the fake
  * systemctl and journalctl, which are real processes, so a unit's state has its real cost).
  */
-export function benchLab(hosts: number, models = 30): { dir: string; prefix: string; configFile: string; env: NodeJS.ProcessEnv; hostNames: string[]; cleanup(): Promise<void> } {
+export function benchLab(hosts: number, models = 30, overrides: { worker?: Record<string, unknown>; gpu?: Record<string, unknown> } = {}): { dir: string; prefix: string; configFile: string; env: NodeJS.ProcessEnv; hostNames: string[]; cleanup(): Promise<void> } {
   const dir = mkdtempSync(join(tmpdir(), 'labops-bench-'));
   const prefix = `bench_${Date.now().toString(36)}`;
   const xdg = { XDG_CONFIG_HOME: join(dir, 'config'), XDG_RUNTIME_DIR: join(dir, 'runtime') };
@@ -53,9 +53,9 @@ export function benchLab(hosts: number, models = 30): { dir: string; prefix: str
       local: { defaultRole: 'admin' },
       redis: { url: 'redis://127.0.0.1:6379', prefix },
       database: { url: DB_URL, schema: prefix },
-      worker: { heartbeatInterval: '1s' },
+      worker: { heartbeatInterval: '1s', ...overrides.worker },
       ...(hosts > 1 ? { security: { jobKey: 'bench-job-key-0123456789abcdef0123456789' } } : {}),
-      hosts: Object.fromEntries(hostNames.map((h) => [h, { modelDir: dir, models: inventory(h), alerts: { bootServices: { enabled: false } } }])),
+      hosts: Object.fromEntries(hostNames.map((h) => [h, { modelDir: dir, models: inventory(h), alerts: { bootServices: { enabled: false } }, ...(overrides.gpu ? { gpu: overrides.gpu } : {}) }])),
     }),
   );
   const bin = join(dir, 'bin');

@@ -9,6 +9,7 @@ import { benchLab } from './status-latency.js';
 export interface WorkerCpu {
   models: number;
   windowS: number;
+  passesOff: boolean;
   /** the worker's own CPU (process.cpuUsage), % of one core */
   ownPct: number;
   /** the processes it ran and reaped in the window (the stand-in systemctl and nvidia-smi, Node scripts), % of one core */
@@ -29,9 +30,10 @@ function childrenCpuMs(): number {
  * the stand-in systemctl, the rest scripts) and 8 GPUs behind the fake nvidia-smi, in this process;
  * after a warm-up, its CPU over a window with nothing else happening.
  */
-export async function measureWorkerCpu(opts: { windowS?: number; warmupS?: number } = {}): Promise<WorkerCpu> {
+export async function measureWorkerCpu(opts: { windowS?: number; warmupS?: number; passesOff?: boolean } = {}): Promise<WorkerCpu> {
   const windowS = opts.windowS ?? 30;
-  const lab = benchLab(1);
+  // passesOff: the same worker with the live state's passes (reconcile, attribution, facts) pushed out of the window, for comparison
+  const lab = benchLab(1, 30, opts.passesOff ? { worker: { stateInterval: '10m', factsInterval: '1h' }, gpu: { appsInterval: '1h' } } : {});
   const saved = { ...process.env };
   Object.assign(process.env, lab.env);
   const worker = await startWorker(loadConfig(lab.configFile, {}).config, 'gpu-1', silentLogger(), jobs);
@@ -44,7 +46,7 @@ export async function measureWorkerCpu(opts: { windowS?: number; warmupS?: numbe
     const own = process.cpuUsage(own0);
     const elapsed = performance.now() - t0;
     const children = childrenCpuMs() - children0;
-    return { models: 30, windowS, ownPct: ((own.user + own.system) / 1000 / elapsed) * 100, childrenPct: (children / elapsed) * 100, budgetPct: 1 };
+    return { models: 30, windowS, passesOff: opts.passesOff ?? false, ownPct: ((own.user + own.system) / 1000 / elapsed) * 100, childrenPct: (children / elapsed) * 100, budgetPct: 1 };
   } finally {
     await worker.close();
     process.env = saved;
@@ -54,7 +56,9 @@ export async function measureWorkerCpu(opts: { windowS?: number; warmupS?: numbe
 
 export function formatWorkerCpu(r: WorkerCpu): string {
   return [
-    `worker with ${r.models} models on 8 GPUs, ${r.windowS} s window: ${r.ownPct.toFixed(2)} % of a core (budget ≤ ${r.budgetPct} %: ${r.ownPct <= r.budgetPct ? 'within' : 'OVER'})`,
+    r.passesOff
+      ? `the same worker without the live state's passes (GPU samples and heartbeat only): ${r.ownPct.toFixed(2)} % of a core`
+      : `worker with ${r.models} models on 8 GPUs, ${r.windowS} s window: ${r.ownPct.toFixed(2)} % of a core (budget ≤ ${r.budgetPct} %: ${r.ownPct <= r.budgetPct ? 'within' : 'OVER'})`,
     `  plus ${r.childrenPct.toFixed(2)} % in the processes it ran (the stand-in systemctl and nvidia-smi are Node scripts: their start-up, not the real tools', is measured)`,
   ].join('\n');
 }

@@ -9,7 +9,7 @@ import { said, type Env } from './command.js';
 import { engineEnv } from './environment.js';
 import { spawnDetached } from '../process/spawn.js';
 import type { Engine, EngineState } from './engine.js';
-import { bootTimeMs, isAlive, procStat, processTree, type ProcStat } from '../host/proc.js';
+import { bootTimeMs, isAlive, procStat, processTree, type ProcessList } from '../host/proc.js';
 import { sleep } from '../core/sleep.js';
 import { tailFile } from '../core/tail.js';
 
@@ -114,7 +114,7 @@ export class ScriptEngine implements Engine {
     await rm(this.pidFile, { force: true });
   }
 
-  async state(_signal?: AbortSignal, procs?: readonly ProcStat[]): Promise<EngineState> {
+  async state(_signal?: AbortSignal, procs?: ProcessList): Promise<EngineState> {
     const found = await this.find(procs);
     if (!found) return { state: 'stopped', pids: [] };
     if (found.stale) return { state: 'stopped', pids: [], detail: `stale pid file (${found.stale})` };
@@ -127,7 +127,7 @@ export class ScriptEngine implements Engine {
   }
 
   /** The pid from the pid file and the processes that belong to it. */
-  private async find(procs?: readonly ProcStat[]): Promise<{ pid: number; pgrp: number | undefined; pids: number[]; stale?: string } | null> {
+  private async find(procs?: ProcessList): Promise<{ pid: number; pgrp: number | undefined; pids: number[]; stale?: string } | null> {
     const pid = await this.readPid();
     if (pid === null) return null;
     const boot = await bootTimeMs();
@@ -140,7 +140,8 @@ export class ScriptEngine implements Engine {
     const own = (await procStat(process.pid))?.pgrp;
     const pgrp = group !== undefined && group > 1 && group !== own ? group : undefined;
     // a list read before this pid was born does not know it: read /proc again
-    const list = procs && (!alive || procs.some((p) => p.pid === pid)) ? procs : undefined;
+    const shared = procs ? await procs() : undefined;
+    const list = shared && (!alive || shared.some((p) => p.pid === pid)) ? shared : undefined;
     return { pid, pgrp, pids: await processTree(alive ? [pid] : [], pgrp, list) };
   }
 

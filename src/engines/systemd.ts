@@ -3,7 +3,7 @@ import type { Logger } from '../core/logger.js';
 import { run } from '../process/spawn.js';
 import { outputLines, said, type Env } from './command.js';
 import type { Engine, EngineState } from './engine.js';
-import { processTree, type ProcStat } from '../host/proc.js';
+import { processTree, type ProcessList } from '../host/proc.js';
 
 const QUERY_TIMEOUT = 10_000;
 const SHOWN = 'Id,LoadState,ActiveState,SubState,MainPID,ExecMainStatus';
@@ -103,11 +103,11 @@ export function parseProperties(text: string): Record<string, string> {
 
 /**
  * The state of many units from ONE `systemctl --user show u1 u2 … -p …` (systemctl prints each unit's
- * properties in argument order, separated by a blank line). `procs`: a process list already read.
+ * properties in argument order, separated by a blank line). `procs`: a process list shared by a pass.
  */
 export async function unitStates(
   units: readonly string[],
-  opts: { signal?: AbortSignal | undefined; env?: Env | undefined; procs?: readonly ProcStat[] } = {},
+  opts: { signal?: AbortSignal | undefined; env?: Env | undefined; procs?: ProcessList } = {},
 ): Promise<Map<string, EngineState>> {
   const out = new Map<string, EngineState>();
   if (units.length === 0) return out;
@@ -120,9 +120,10 @@ export async function unitStates(
   return out;
 }
 
-async function stateOf(unit: string, props: Record<string, string>, procs: readonly ProcStat[] | undefined): Promise<EngineState> {
+async function stateOf(unit: string, props: Record<string, string>, procs: ProcessList | undefined): Promise<EngineState> {
   const mainPid = Number(props.MainPID ?? 0);
-  const pids = mainPid > 0 ? await processTree([mainPid], undefined, procs?.some((p) => p.pid === mainPid) ? procs : undefined) : [];
+  const shared = mainPid > 0 && procs ? await procs() : undefined;
+  const pids = mainPid > 0 ? await processTree([mainPid], undefined, shared?.some((p) => p.pid === mainPid) ? shared : undefined) : [];
   const status = props.ExecMainStatus ?? '0';
   if (props.LoadState === 'not-found') return { state: 'unknown', pids: [], detail: `unit ${unit} is not installed` };
   switch (props.ActiveState) {

@@ -66,6 +66,14 @@ export async function listProcesses(): Promise<ProcStat[]> {
   return out;
 }
 
+/** A process list read at most once, and only if someone asks (a pass over models that run nothing reads no /proc). */
+export type ProcessList = () => Promise<readonly ProcStat[]>;
+
+export function lazyProcessList(): ProcessList {
+  let list: Promise<readonly ProcStat[]> | null = null;
+  return () => (list ??= listProcesses());
+}
+
 /**
  * The processes that belong to a model: the roots, their descendants, and the members of a process
  * group (a start script that backgrounds the server and exits leaves it in the script's group).

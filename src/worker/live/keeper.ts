@@ -4,7 +4,7 @@ import { errorMessage } from '../../core/errors.js';
 import { logChangedErrors } from '../../core/log-on-change.js';
 import { runEvery, type Loop } from '../../core/loop.js';
 import { probeHealth } from '../../engines/health.js';
-import { isAlive, listProcesses, parentMap } from '../../host/proc.js';
+import { isAlive, lazyProcessList, parentMap } from '../../host/proc.js';
 import { LiveStateWriter, readLiveState, type LiveModel, type TransitionCause } from '../../state/live-state.js';
 import { readStopIntent } from '../../state/stop-intent.js';
 import type { AlertInputs, GhostVram, ModelTransition } from '../alerts/inputs.js';
@@ -138,8 +138,7 @@ export class LiveStateKeeper implements AlertInputs {
   }
 
   private async reconcileOnce(): Promise<void> {
-    const procs = await listProcesses();
-    const states = await observeModels(this.refs, { engineFor: this.ctx.engineFor, procs, signal: AbortSignal.timeout(15_000) });
+    const states = await observeModels(this.refs, { engineFor: this.ctx.engineFor, procs: lazyProcessList(), signal: AbortSignal.timeout(15_000) });
     const changed: ModelTransition[] = [];
     for (const ref of this.refs) {
       const s = states.get(ref.name) ?? { state: 'unknown' as const, pids: [], detail: 'not observed' };
@@ -239,7 +238,8 @@ export class LiveStateKeeper implements AlertInputs {
       await this.writer.processes({ at: Date.now(), processes: [] });
       return;
     }
-    const [processes, parents] = await Promise.all([this.ctx.gpu.processes(AbortSignal.timeout(15_000)), parentMap()]);
+    const processes = await this.ctx.gpu.processes(AbortSignal.timeout(15_000));
+    const parents = processes.length > 0 ? await parentMap() : new Map<number, number>();
     const ollama = this.refs.filter((r) => r.model.engine.kind === 'ollama');
     const ollamaModel = (ollama.find((r) => isUp(this.models.get(r.name)?.state ?? 'unknown')) ?? ollama[0])?.name ?? null;
     const pids = new Map([...this.models].map(([name, m]) => [name, m.pids]));

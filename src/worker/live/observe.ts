@@ -6,12 +6,12 @@ import { readPs, type PsAnswer } from '../../engines/ollama.js';
 import { ScriptEngine } from '../../engines/script.js';
 import { engineEnv } from '../../engines/environment.js';
 import { unitStates } from '../../engines/systemd.js';
-import type { ProcStat } from '../../host/proc.js';
+import type { ProcessList } from '../../host/proc.js';
 
 export interface ObserveOptions {
   engineFor(ref: ModelRef): Engine;
-  /** one /proc scan shared by every script and systemd model of the pass */
-  procs: readonly ProcStat[];
+  /** one /proc scan shared by every script and systemd model of the pass (read only if one runs) */
+  procs: ProcessList;
   signal?: AbortSignal;
 }
 
