@@ -1,4 +1,5 @@
 import type { AnyCommand } from '../src/chat/command.js';
+import bringup from './bringup.js';
 import doctor from './doctor.js';
 import ack from './ack.js';
 import alerts from './alerts.js';
@@ -14,4 +15,4 @@ import status from './status.js';
 import stop from './stop.js';
 
 /** Every slash command, in the order /help lists them. */
-export const commands: readonly AnyCommand[] = [status, models, start, stop, smoke, doctor, repair, jobs, alerts, ack, silence, log, help];
+export const commands: readonly AnyCommand[] = [status, models, start, stop, smoke, doctor, bringup, repair, jobs, alerts, ack, silence, log, help];
