@@ -37,7 +37,7 @@ const OVERRIDES = ['LABOPS_REDIS_URL', 'LABOPS_REDIS_PREFIX', 'LABOPS_DATABASE_U
 export async function startDemo(base: Config, opts: { dir?: string; logger: Logger }): Promise<RunningDemo> {
   assertPlainConnections(base);
   const dir = resolve(opts.dir ?? join(tmpdir(), `labops-demo-${userInfo().uid}`));
-  const tag = `labops-demo-${createHash('sha256').update(dir).digest('hex').slice(0, 12)}`;
+  const tag = demoTag(dir);
   await endTagged(tag);
   rmSync(dir, { recursive: true, force: true });
   for (const sub of ['litellm', 'run', 'logs']) mkdirSync(join(dir, sub), { recursive: true });
@@ -79,6 +79,11 @@ export async function startDemo(base: Config, opts: { dir?: string; logger: Logg
     throw err;
   }
   return { configFile, config, intro: intro(configFile, ports, base.database.url, schemas.litellm), stop };
+}
+
+/** On the command line of every process the demo's lab in `dir` runs: a later run, or a test, finds them by it. */
+export function demoTag(dir: string): string {
+  return `labops-demo-${createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 12)}`;
 }
 
 function intro(configFile: string, ports: DemoPorts, databaseUrl: string, litellmSchema: string): string {
