@@ -20,7 +20,7 @@ export default defineCommand({
             r.startedAt.toISOString().replace('T', ' ').slice(0, 19),
             r.actorName,
             r.role ?? '–',
-            describe(r.command, r.args, r.kind),
+            describe(r.command, r.args, r.kind) + undoOf(r.detail, r.outcome),
             r.host ?? '–',
             r.jobId ?? '–',
             r.error ? `${r.outcome}: ${r.error}` : r.outcome,
@@ -33,6 +33,14 @@ export default defineCommand({
 });
 
 function describe(command: string, args: Record<string, unknown>, kind: string): string {
-  const opts = Object.entries(args ?? {}).map(([k, v]) => `${k}:${String(v)}`);
+  const repair = args?.repair;
+  if (kind === 'job' && repair && typeof repair === 'object') return `${command} ${String((repair as { kind?: unknown }).kind)}`;
+  const opts = Object.entries(args ?? {}).map(([k, v]) => `${k}:${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`);
   return [kind === 'command' ? `/${command}` : command, ...opts].join(' ');
+}
+
+/** A LiteLLM repair that applied keeps its before-image: the line that undoes it. */
+function undoOf(detail: unknown, outcome: string): string {
+  const undo = (detail as { undo?: unknown } | undefined)?.undo;
+  return outcome === 'ok' && typeof undo === 'string' ? ` — undo: ${undo}` : '';
 }

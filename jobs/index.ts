@@ -5,8 +5,9 @@ import modelStart from './model-start.js';
 import modelStop from './model-stop.js';
 import repairApply from './repair-apply.js';
 import repairPlan from './repair-plan.js';
+import repairUndo from './repair-undo.js';
 import smokeRun from './smoke-run.js';
 import statusSnapshot from './status-snapshot.js';
 
 /** Every job kind a worker processes. */
-export const jobs: readonly AnyJob[] = [statusSnapshot, modelStart, modelStop, repairPlan, repairApply, smokeRun, doctorRun, bringup];
+export const jobs: readonly AnyJob[] = [statusSnapshot, modelStart, modelStop, repairPlan, repairApply, repairUndo, smokeRun, doctorRun, bringup];

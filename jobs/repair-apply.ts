@@ -1,4 +1,6 @@
 import { repairApply, type AppliedChange, type RepairResult } from '../src/contracts/repair-boot-services.js';
+import type { LiteLLMResult } from '../src/contracts/repair-litellm.js';
+import { applyLiteLLMRepair } from '../src/worker/repair/run.js';
 import { errorMessage } from '../src/core/errors.js';
 import { mib } from '../src/core/format.js';
 import { ok, table, text } from '../src/core/reply.js';
@@ -9,7 +11,8 @@ import { checkBootServices, disableAtBoot, heavyUnit, isEnabledAtBoot } from '..
  * Applies a repair on this host. Boot services: disables (`systemctl --user disable`) the GPU-heavy
  * units that start at boot; the before/after goes to the audit log and the repair to the log channel.
  */
-export default defineJob(repairApply, async (job, ctx, signal): Promise<RepairResult> => {
+export default defineJob(repairApply, async (job, ctx, signal): Promise<RepairResult | LiteLLMResult> => {
+    if (job.data.kind === 'litellm') return await applyLiteLLMRepair(ctx, job, job.data.repair, job.data.digest, signal);
     const units = job.data.units ?? (await checkBootServices(ctx, signal)).filter((s) => s.enabled).map((s) => s.unit);
     const targets = [...new Set(units)].map((u) => heavyUnit(ctx, u));
     const changes: AppliedChange[] = [];

@@ -1,6 +1,7 @@
 import { repairPlan } from '../src/contracts/repair-boot-services.js';
 import { defineJob } from '../src/worker/define-job.js';
 import { checkBootServices } from '../src/worker/lifecycle/boot-services.js';
+import { planLiteLLMRepair } from '../src/worker/repair/run.js';
 
 /** A repair's dry run: what it would change on this host, changing nothing. */
 export default defineJob(repairPlan, async (job, ctx, signal) => {
@@ -17,5 +18,7 @@ export default defineJob(repairPlan, async (job, ctx, signal) => {
         problems: checked.filter((s) => s.problem).map((s) => `${s.unit}: ${s.problem}`),
       };
     }
+    case 'litellm':
+      return await planLiteLLMRepair(ctx, job.data.repair, signal);
   }
 });

@@ -151,8 +151,15 @@ describe('/doctor on the incident, end to end', () => {
     expect(host).toMatchObject({ host: 'gpu-1', litellm: true, stats: { dbModels: 14 } });
     expect(host!.ran).toEqual(expect.arrayContaining(['proxy-live', 'proxy-db', 'provider-unreadable', 'admin-user', 'model-name', 'fallback-dangling', 'model-limits', 'vision-max-tokens', 'boot-services', 'smoke']));
     expect(r.title).toBe('Doctor on gpu-1: 8 errors, 4 warnings');
-    // a button only for the repairs /repair has today; the others are named in the findings
-    expect(r.actions).toEqual([{ label: 'Repair boot-services on gpu-1', command: 'repair', options: { kind: 'boot-services', host: 'gpu-1' }, style: 'primary' }]);
+    // a button per repair (its dry run comes first); the rename with the suggested name
+    const button = (label: string, options: Record<string, string>) => ({ label, command: 'repair', options, style: 'primary' });
+    expect(r.actions).toEqual([
+      button('Repair encrypted-providers', { kind: 'encrypted-providers' }),
+      button('Repair admin-user', { kind: 'admin-user' }),
+      button('Rename ollama-mistral to chat-mistral-7b-ollama', { kind: 'rename', model: 'ollama-mistral', to: 'chat-mistral-7b-ollama' }),
+      button('Repair model-limits', { kind: 'model-limits' }),
+      button('Repair boot-services on gpu-1', { kind: 'boot-services', host: 'gpu-1' }),
+    ]);
   });
 
   it('says what is wrong and which repair fixes it', () => {

@@ -67,7 +67,7 @@ export class AuditLog {
   }
 
   async record(entry: AuditEntry): Promise<void> {
-    const row: AuditRow = { id: randomUUID(), ...sanitizeEntry(entry) };
+    const row: AuditRow = { ...sanitizeEntry(entry), id: entry.id ?? randomUUID() };
     // rows already waiting go first, to keep the order; a Redis that is down or still connecting has none we can see
     if (this.opts.db.ready && (await this.pendingCount({ waitForRedis: false })) === 0) {
       try {

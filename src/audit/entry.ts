@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
 export interface AuditEntry {
+  /** set by the caller when it must name the row before it is written (a repair's undo); else a new uuid */
+  id?: string;
   kind: 'command' | 'job' | 'button' | 'system';
   actorId: string;
   actorName: string;

@@ -123,6 +123,8 @@ const modelSchema = z.strictObject({
   pinned: z.boolean().default(false),
   /** model_name in LiteLLM when it differs from the inventory name */
   litellmName: z.string().optional(),
+  /** requests per minute the proxy sends it (/repair kind:model-limits); default litellm.limits.rpm */
+  rpm: z.number().int().positive().optional(),
 });
 export type ModelConfig = z.infer<typeof modelSchema>;
 
@@ -241,6 +243,16 @@ const litellmSchema = z.strictObject({
   configPath: z.string().optional(),
   /** the host whose inventory holds the proxy itself */
   host: z.string().optional(),
+  /** how /repair writes litellm_params values: as the deployed LiteLLM writes them */
+  encryption: z.enum(['nacl-urlsafe', 'nacl-std', 'v2-gcm', 'v3-gcm', 'plaintext']).default('nacl-urlsafe'),
+  /** what /repair kind:model-limits gives a local model that lacks it */
+  limits: z
+    .strictObject({
+      timeout: z.number().positive().default(120),
+      rpm: z.number().int().positive().default(30),
+      visionMaxTokens: z.number().int().positive().default(4096),
+    })
+    .prefault({}),
   /** LiteLLM's admin user (`PROXY_ADMIN_ID` of the proxy); /doctor checks that it exists */
   proxyAdminId: z.string().min(1).default('default_user_id'),
   /** /smoke: requests in flight at once, and how long one may take */

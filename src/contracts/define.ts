@@ -49,6 +49,8 @@ export interface JobRun<P> {
   data: P;
   requestedBy: Requester | null;
   attemptsMade: number;
+  /** the id its audit row will have (a repair names it for its undo) */
+  auditId: string;
   /** a progress line for the reply the bot is editing */
   progress(text: string, detail?: Record<string, unknown>): Promise<void>;
   /** what the job's audit row keeps beside its outcome (a repair's before and after) */

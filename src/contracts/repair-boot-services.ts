@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { defineContract } from './define.js';
+import { LITELLM_REPAIR_KINDS, litellmPlanSchema, litellmRepairPayload, litellmResultSchema } from './repair-litellm.js';
 
 /** The repairs labops knows, by `kind`. */
-export const REPAIR_KINDS = ['boot-services'] as const;
+export const REPAIR_KINDS = ['boot-services', ...LITELLM_REPAIR_KINDS] as const;
 export type RepairKind = (typeof REPAIR_KINDS)[number];
 
 const unitName = z.string().regex(/^[A-Za-z0-9@._-]+\.(service|scope|target)$/, 'expected a unit name such as llama.service');
@@ -57,8 +58,8 @@ export type RepairResult = z.infer<typeof repairResultSchema>;
 export const repairPlan = defineContract({
   kind: 'repair.plan',
   description: 'dry run of a repair: what it would change',
-  payload: z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('boot-services') })]),
-  result: repairPlanSchema,
+  payload: z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('boot-services') }), z.strictObject({ kind: z.literal('litellm'), repair: litellmRepairPayload })]),
+  result: z.union([repairPlanSchema, litellmPlanSchema]),
   timeoutMs: 60_000,
 });
 
@@ -72,7 +73,18 @@ export const repairApply = defineContract({
       /** the units the dry run listed (each must be a GPU-heavy unit of this host); default: every one enabled now */
       units: z.array(unitName).max(64).optional(),
     }),
+    /** a LiteLLM repair; `digest`: the plan the caller confirmed (apply refuses when it no longer holds) */
+    z.strictObject({ kind: z.literal('litellm'), repair: litellmRepairPayload, digest: z.string().max(128) }),
   ]),
-  result: repairResultSchema,
+  result: z.union([repairResultSchema, litellmResultSchema]),
+  timeoutMs: 120_000,
+});
+
+/** Restores the before-image a LiteLLM repair kept in its audit row, if nothing changed since. */
+export const repairUndo = defineContract({
+  kind: 'repair.undo',
+  description: "undo a LiteLLM repair from its audit row's before-image",
+  payload: z.strictObject({ audit: z.uuid(), digest: z.string().max(128) }),
+  result: litellmResultSchema,
   timeoutMs: 120_000,
 });

@@ -140,6 +140,20 @@ export class LiteLLMDb {
     };
   }
 
+  /** A connection of its own (a repair's transaction); the caller releases it. */
+  async client(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (err) {
+      throw this.describe(err);
+    }
+  }
+
+  /** A database error as the user should see it (what happened, without a password). */
+  explain(err: unknown): UserError | Error {
+    return this.describe(err);
+  }
+
   async close(): Promise<void> {
     await this.pool.end().catch(() => undefined);
   }
@@ -209,7 +223,7 @@ interface ModelRow {
   updated_by: string;
 }
 
-function readParams(raw: unknown): { params: Record<string, unknown>; storage: DbModel['paramsStorage'] } {
+export function readParams(raw: unknown): { params: Record<string, unknown>; storage: DbModel['paramsStorage'] } {
   if (isRecord(raw)) return { params: raw, storage: 'object' };
   if (typeof raw === 'string') {
     try {

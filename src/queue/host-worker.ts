@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { z } from 'zod';
 import type { AuditEntry } from '../audit/entry.js';
@@ -97,8 +98,10 @@ export class HostWorker<Ctx> {
     const requestedBy: Requester | null = checked.ok ? checked.requestedBy : null;
 
     let detail: unknown;
+    const auditId = randomUUID();
     const audit = (outcome: string, error: string | null, args: unknown, actor: Partial<Requester> | null = requestedBy) =>
       this.opts.audit.record({
+        id: auditId,
         kind: 'job',
         actorId: actor?.id ?? 'labops',
         actorName: actor?.name ?? 'labops',
@@ -142,6 +145,7 @@ export class HostWorker<Ctx> {
       data: payload.data,
       requestedBy,
       attemptsMade: job.attemptsMade,
+      auditId,
       progress: async (text, extra) => {
         await job.updateProgress({ text: redact(text), ...(extra ? { detail: extra } : {}), at: Date.now() });
       },

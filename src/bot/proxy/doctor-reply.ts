@@ -60,7 +60,8 @@ export function repairActions(findings: readonly Finding[]): Action[] {
   for (const line of lines) {
     const options = parseRepairLine(line);
     if (!options || !(REPAIR_KINDS as readonly string[]).includes(options.kind!)) continue;
-    actions.push({ label: `Repair ${options.kind}${options.host ? ` on ${options.host}` : ''}`, command: 'repair', options, style: 'primary' });
+    const label = options.kind === 'rename' ? `Rename ${options.model} to ${options.to}` : `Repair ${options.kind}${options.host ? ` on ${options.host}` : ''}`;
+    actions.push({ label, command: 'repair', options, style: 'primary' });
   }
   return actions.slice(0, MAX_ACTIONS);
 }

@@ -24,7 +24,7 @@ export async function repairBootServices(ctx: BotContext, hosts: string[], call:
       try {
         await assertWorkerOnline(ctx, host);
         progress(`dry run on ${host}`);
-        return { host, plan: await ctx.jobs.run(repairPlan, host, { kind }, { requestedBy, waitMs: 30_000, dropIfUnanswered: true }) };
+        return { host, plan: bootOnly(await ctx.jobs.run(repairPlan, host, { kind }, { requestedBy, waitMs: 30_000, dropIfUnanswered: true })) };
       } catch (err) {
         if (!isUserError(err)) throw err;
         return { host, plan: null, problem: errorMessage(err) };
@@ -66,7 +66,7 @@ export async function repairBootServices(ctx: BotContext, hosts: string[], call:
     if (planned.length === 0) continue;
     try {
       progress(`applying on ${plan.host}`);
-      results.push({ host: plan.host, result: await ctx.jobs.run(repairApply, plan.host, { kind, units: planned }, { requestedBy, waitMs: 120_000, onProgress: (t) => progress(t) }) });
+      results.push({ host: plan.host, result: bootOnly(await ctx.jobs.run(repairApply, plan.host, { kind, units: planned }, { requestedBy, waitMs: 120_000, onProgress: (t) => progress(t) })) });
     } catch (err) {
       if (!isUserError(err)) throw err;
       results.push({ host: plan.host, result: null, problem: errorMessage(err) });
@@ -83,4 +83,10 @@ export async function repairBootServices(ctx: BotContext, hosts: string[], call:
   const resultData = { ...data, results };
   const title = `Repair ${kind} applied on ${where}: ${done} unit${done === 1 ? '' : 's'} no longer start${done === 1 ? 's' : ''} at boot`;
   return failures.length > 0 ? failed(`${title}; ${failures.length} failed`, blocks, { data: resultData }) : ok(title, blocks, { data: resultData });
+}
+
+/** The boot-services member of a repair job's result (the worker answers in the kind it was sent). */
+function bootOnly<T extends { kind: string }>(result: T): Extract<T, { kind: 'boot-services' }> {
+  if (result.kind !== 'boot-services') throw new Error(`a boot-services repair job answered as ${result.kind}`);
+  return result as Extract<T, { kind: 'boot-services' }>;
 }
