@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HERMES, VISION } from '../src/demo/lab.js';
-import { taggedProcesses } from '../src/demo/processes.js';
+import { endTagged, taggedProcesses } from '../src/demo/processes.js';
 import { demoTag } from '../src/demo/run.js';
 import { CliProcess, runCli } from './support/cli.js';
 import { isAlive } from './support/engines-helpers.js';
@@ -13,8 +13,18 @@ interface Json {
   data: Record<string, unknown> & {
     findings?: { check: string; subject: string; severity: string; repair: string | null }[];
     results?: { model: string; ok: boolean | null; servedBy: string | null; fallback: boolean }[];
+    auditId?: string;
+    changes?: { subject: string; field: string; before: string; after: string }[];
   };
 }
+
+/** The README walk's repairs, in its order, each with the finding it clears. */
+const REPAIRS = [
+  ['encrypted-providers', `provider-unreadable ${VISION}`],
+  ['admin-user', 'admin-user default_user_id'],
+  ['rename model:llamacpp-local to:chat-hermes-3-llama-3.1-8b', 'model-name llamacpp-local'],
+  ['model-limits', 'model-limits embeddings-default'],
+] as const;
 
 /**
  * `labops demo` as a user runs it, and the README's walk through `labops exec` against it. The
@@ -29,8 +39,8 @@ describe('labops demo', () => {
     await demo.waitFor(/local shell as .*\n/, { timeoutMs: 60_000 });
     return demo;
   };
-  const exec = async (line: string, role: string): Promise<Json & { code: number | null }> => {
-    const r = await runCli(['exec', line, '--json', '--as', role], { ...lab.env, LABOPS_CONFIG: join(demoDir, 'labops.yaml') }, { timeoutMs: 60_000 });
+  const exec = async (line: string, role: string, flags: string[] = []): Promise<Json & { code: number | null }> => {
+    const r = await runCli(['exec', line, '--json', '--as', role, ...flags], { ...lab.env, LABOPS_CONFIG: join(demoDir, 'labops.yaml') }, { timeoutMs: 60_000 });
     try {
       return { ...(JSON.parse(r.stdout) as Json), code: r.code };
     } catch {
@@ -47,6 +57,8 @@ describe('labops demo', () => {
 
   afterAll(async () => {
     await demo?.stop('SIGKILL');
+    // a demo killed outright cannot stop its lab: the test does
+    await endTagged(demoTag(demoDir));
     await deleteKeys(`${lab.prefix}-demo`);
     for (const schema of [`${lab.schema}_demo`, `${lab.schema}_demo_litellm`]) await dropSchema(schema);
     await lab.cleanup();
@@ -68,9 +80,28 @@ describe('labops demo', () => {
       `provider-unreadable ${VISION}`,
     ]);
 
+    // each repair: the dry run changes nothing, the apply clears its finding; the rename is undone and applied again
+    let left = problems(doctor);
+    for (const [repair, finding] of REPAIRS) {
+      const dry = await exec(`/repair kind:${repair}`, 'admin');
+      expect(dry).toMatchObject({ outcome: 'declined', code: 1 });
+      if (repair === REPAIRS[0][0]) expect(problems(await exec('/doctor', 'viewer'))).toEqual(left);
+      const applied = await exec(`/repair kind:${repair}`, 'admin', ['--yes']);
+      expect(applied).toMatchObject({ outcome: 'ok', code: 0 });
+      left = left.filter((p) => p !== finding && !(repair.startsWith('rename') && p.startsWith('fallback-dangling')));
+      if (repair.startsWith('rename')) {
+        const undo = await exec(`/repair kind:undo audit:${applied.data.auditId}`, 'admin', ['--yes']);
+        expect(undo).toMatchObject({ outcome: 'ok', code: 0 });
+        expect(problems(await exec('/doctor', 'viewer'))).toEqual(expect.arrayContaining(['model-name llamacpp-local', `fallback-dangling ${HERMES}`]));
+        expect(await exec(`/repair kind:${repair}`, 'admin', ['--yes'])).toMatchObject({ outcome: 'ok' });
+      }
+    }
+    const clean = await exec('/doctor', 'viewer');
+    expect(clean).toMatchObject({ outcome: 'ok', title: 'Doctor: nothing wrong found on gpu-1' });
+
     const before = await exec('/smoke', 'operator');
     expect(rows(before).get('chat-default')).toMatchObject({ ok: true, servedBy: 'qwen3-coder-480b-cloud', fallback: true });
-    expect(rows(before).get(VISION)).toMatchObject({ ok: false });
+    expect(rows(before).get(VISION)).toMatchObject({ ok: true, servedBy: VISION });
 
     const start = await exec('/start chat-hermes', 'operator');
     expect(start).toMatchObject({ outcome: 'ok', code: 0 });
@@ -85,7 +116,7 @@ describe('labops demo', () => {
     expect(await shell.wait()).toBe(0);
     for (const pid of running) expect(await isAlive(pid)).toBe(false);
     expect(await taggedProcesses(tag)).toEqual([]);
-  });
+  }, 180_000);
 
   it('starts clean the second time, and stops everything on SIGINT', async () => {
     const shell = await startDemo();
@@ -99,5 +130,5 @@ describe('labops demo', () => {
     expect(await shell.stop('SIGINT', 30_000)).toBe(0);
     for (const pid of running) expect(await isAlive(pid)).toBe(false);
     expect(await taggedProcesses(tag)).toEqual([]);
-  });
+  }, 60_000);
 });
