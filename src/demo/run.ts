@@ -94,7 +94,7 @@ function intro(configFile: string, ports: DemoPorts, databaseUrl: string, litell
     `  seeded with the incident: ${VISION}'s provider stored as ciphertext of an old salt key, no admin user,`,
     `  ${OLD_NAME} under its old name while a fallback already names ${HERMES}, ${EMBEDDER} without timeout and rpm;`,
     `  chat-default falls back to ${CLOUD} while the local chat model is off.`,
-    'Try /doctor, /smoke, /start chat-hermes, /smoke again (the README\'s first section walks through it).',
+    'Try /doctor, the /repair lines it names, /smoke, /start chat-hermes, /smoke again (the README\'s first section walks through it).',
     `From another terminal: LABOPS_CONFIG=${configFile} labops exec "/doctor"`,
     '/quit (or Ctrl-C) stops everything the demo started.',
     '',
