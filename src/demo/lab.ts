@@ -110,7 +110,6 @@ export function labopsConfig(spec: DemoLabSpec): string {
             description: 'the demo chat model: a tiny server that answers one short sentence',
             engine: server(HERMES, ports.hermes, 'hermes-3-llama-3.1-8b', 'chat'),
             health: health(ports.hermes),
-            idleTtl: '30m',
           },
           [EMBEDDER]: {
             type: 'embeddings',
