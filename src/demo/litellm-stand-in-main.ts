@@ -13,7 +13,6 @@ async function main(): Promise<void> {
       port: { type: 'string' },
       config: { type: 'string' },
       'database-url': { type: 'string' },
-      'pid-file': { type: 'string' },
       // on the command line only, so the process can be found (and cleaned up) by it
       tag: { type: 'string' },
     },
@@ -28,10 +27,6 @@ async function main(): Promise<void> {
     port: values.port ? Number(values.port) : 0,
     watchConfig: true,
   });
-  if (values['pid-file']) {
-    const { writeFileSync } = await import('node:fs');
-    writeFileSync(values['pid-file'], `${process.pid}\n`);
-  }
   process.stdout.write(`LiteLLM stand-in (not a proxy) listening on ${proxy.url}\n`);
   const stop = () => void proxy.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);
