@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ROOT } from './support/env.js';
-import { httpStatus } from './support/engines-helpers.js';
+import { startWorkerProcess, type CliProcess } from './support/cli.js';
+import { freePort, httpStatus, MODEL_SERVER, writeScript } from './support/engines-helpers.js';
 import type { ExecJson } from './support/lifecycle-lab.js';
 import { createProxyLab, encryptParams, EMBEDDER, HERMES, type ProxyLab } from './support/proxy-lab.js';
 
@@ -11,6 +12,9 @@ const SALT = 'sk-bringup-salt-key-3c7e91a04f';
 const OTHER_SALT = 'sk-bringup-rotated-salt-9d2b';
 const PROXY_UNIT = 'labops-test-litellm.service';
 const STAND_IN = join(ROOT, 'dist', 'src', 'demo', 'litellm-stand-in-main.js');
+/** a model of the second host: /bringup has its own worker start it */
+const REMOTE = 'chat-remote-qwen-vllm';
+const JOB_KEY = 'bringup-test-job-key-0123456789abcdef';
 
 const configYaml = ({ hermesBase, embedderBase }: { hermesBase: string; embedderBase: string }) => `# gpu-1's proxy after a reboot
 model_list:
@@ -47,6 +51,8 @@ type BringupJson = ExecJson & {
  */
 describe('/bringup', () => {
   let lab: ProxyLab;
+  let gpu2: CliProcess | undefined;
+  let remotePort: number;
   const outputs: string[] = [];
 
   beforeAll(async () => {
@@ -69,6 +75,15 @@ describe('/bringup', () => {
       ].join('\n'),
     );
     const gpu = (lab.config.hosts as Record<string, { models: Record<string, unknown> }>)['gpu-1']!;
+    // a second host, whose worker starts its own models (two hosts: jobs are signed)
+    remotePort = await freePort();
+    writeScript(join(lab.dir, 'bin', 'start-remote.sh'), `#!/bin/sh\nexec "${process.execPath}" "${MODEL_SERVER}" --port ${remotePort} --model-id ${REMOTE} --labops-tag ${lab.tag}\n`);
+    (lab.config.hosts as Record<string, unknown>)['gpu-2'] = {
+      modelDir: lab.dir,
+      gpu: { enabled: false },
+      models: { [REMOTE]: { type: 'chat', engine: { kind: 'script', cwd: lab.dir, start: 'bin/start-remote.sh', pidFile: 'run/remote.pid' }, health: { url: `http://127.0.0.1:${remotePort}/health`, startTimeout: '10s' } } },
+    };
+    lab.env.LABOPS_JOB_KEY = JOB_KEY;
     gpu.models.litellm = { type: 'proxy', engine: { kind: 'systemd', unit: PROXY_UNIT }, health: { url: `${lab.proxy.url}/health/liveliness`, startTimeout: '20s', timeout: '1s' }, pinned: true };
     writeFileSync(lab.configFile, stringify(lab.config));
 
@@ -80,9 +95,11 @@ describe('/bringup', () => {
       litellm_params: { ...encryptParams({ model: 'Qwen/Qwen2.5-0.5B-Instruct', ...local }, SALT), ...encryptParams({ custom_llm_provider: 'hosted_vllm' }, OTHER_SALT) },
     });
     await lab.startWorker();
+    gpu2 = await startWorkerProcess(lab, 'gpu-2');
   });
 
   afterAll(async () => {
+    await gpu2?.stop();
     for (const text of outputs) for (const secret of lab.secrets) expect(text).not.toContain(secret);
     await lab?.dispose();
   });
@@ -106,16 +123,22 @@ describe('/bringup', () => {
     expect(r.title).toContain('Unknown model "nosuch-model"');
     expect(r.hint).toContain(`${HERMES} (chat-hermes)`);
     expect(r.hint).toContain(EMBEDDER);
+    expect(r.hint).toContain(REMOTE);
     expect(r.hint).not.toContain('litellm');
   });
 
-  it('starts the proxy unit and waits for it, starts the listed model, and reports the doctor and the smoke', async () => {
+  it('starts the proxy unit and waits for it, starts the listed models (one by its own host), and reports the doctor and the smoke', async () => {
     expect(await httpStatus(`${lab.proxy.url}/health/liveliness`)).toBeNull();
-    const r = await bringup('/bringup models:chat-hermes', 'operator');
+    const r = await bringup(`/bringup models:chat-hermes,${REMOTE}`, 'operator');
     expect(r.data.proxy).toMatchObject({ model: 'litellm', before: 'stopped', started: true, live: true, ready: true, db: 'connected' });
     expect(await httpStatus(`${lab.proxy.url}/health/readiness`)).toBe(200);
-    expect(r.data.starts).toEqual([expect.objectContaining({ model: HERMES, host: 'gpu-1', status: 'ready', ok: true })]);
+    // the other host's model first, by its own worker; then the proxy host's, by the bringup job
+    expect(r.data.starts).toEqual([
+      expect.objectContaining({ model: REMOTE, host: 'gpu-2', status: 'ready', ok: true }),
+      expect.objectContaining({ model: HERMES, host: 'gpu-1', status: 'ready', ok: true }),
+    ]);
     expect(await httpStatus(`http://127.0.0.1:${lab.hermesPort}/health`)).toBe(200);
+    expect(await httpStatus(`http://127.0.0.1:${remotePort}/health`)).toBe(200);
 
     const found = r.data.doctor!.findings.map((f) => `${f.check} ${f.subject}`);
     expect(found).toEqual(expect.arrayContaining(['provider-unreadable chat-broken-vllm', 'admin-user default_user_id']));
@@ -127,7 +150,7 @@ describe('/bringup', () => {
 
     // one report; it never repairs: the findings' repairs are listed, and the database is as it was
     expect(r.outcome).toBe('failed');
-    expect(r.title).toMatch(/^Bringup on gpu-1: proxy started and ready; 1 of 1 model up; doctor: \d+ findings; smoke: /);
+    expect(r.title).toMatch(/^Bringup on gpu-1: proxy started and ready; 2 of 2 models up; doctor: \d+ findings; smoke: /);
     const text = await lab.execText('/bringup', ['--as', 'operator'], { timeoutMs: 90_000 });
     outputs.push(text.stdout, text.stderr);
     for (const part of ['Came up', 'Found', 'Smoke', 'To repair', '/repair kind:encrypted-providers', '/repair kind:admin-user', 'litellm', 'running → ready', 'was running']) expect(text.stdout).toContain(part);
