@@ -226,26 +226,48 @@ async function worker(config: LoadedConfig['config'], logger: Logger, flags: Fla
 /** `labops demo`: the demo's lab, then bot and worker on it; its lab is stopped last, on /quit or a signal. */
 async function demo(config: LoadedConfig['config'], logger: Logger, flags: Flags): Promise<number> {
   const { startDemo } = await import('./demo/run.js');
-  const lab = await startDemo(config, { dir: flags.dir, logger });
-  process.stdout.write(lab.intro);
+  // Ctrl-C while the lab starts: what started is stopped before the process ends
+  const starting = new AbortController();
+  const abort = () => starting.abort();
+  process.once('SIGINT', abort).once('SIGTERM', abort);
+  let lab;
   try {
-    return await botAndMaybeWorker(lab.config, logger, { ...flags, host: Object.keys(lab.config.hosts)[0] }, true, [() => lab.stop()]);
+    lab = await startDemo(config, { dir: flags.dir, logger, signal: starting.signal });
+  } catch (err) {
+    process.off('SIGINT', abort).off('SIGTERM', abort);
+    if (starting.signal.aborted) return 130;
+    throw err;
+  }
+  process.stdout.write(lab.intro);
+  // from here the shutdown handler stops the lab; a signal that came before it is honoured by it
+  const signalsTaken = () => {
+    process.off('SIGINT', abort).off('SIGTERM', abort);
+    return starting.signal.aborted;
+  };
+  try {
+    return await botAndMaybeWorker(lab.config, logger, { ...flags, host: Object.keys(lab.config.hosts)[0] }, true, [() => lab.stop()], signalsTaken);
   } catch (err) {
     await lab.stop();
     throw err;
   }
 }
 
-async function botAndMaybeWorker(config: LoadedConfig['config'], logger: Logger, flags: Flags, withWorker: boolean, closeLast: (() => Promise<void>)[] = []): Promise<number> {
-  const [{ createBotContext }, { startChat }, { onShutdown }] = await Promise.all([
-    import('./bot/context.js'),
-    import('./bot/chat.js'),
-    import('./core/shutdown.js'),
-  ]);
+async function botAndMaybeWorker(
+  config: LoadedConfig['config'],
+  logger: Logger,
+  flags: Flags,
+  withWorker: boolean,
+  closeLast: (() => Promise<void>)[] = [],
+  /** called once the shutdown handler is in place; true: a signal came before, so shut down now */
+  signalsTaken: () => boolean = () => false,
+): Promise<number> {
+  const { onShutdown } = await import('./core/shutdown.js');
   // the closers run in order: chat, worker, bot context, then what the caller must close last
   const closers: (() => Promise<void>)[] = [...closeLast];
   const beforeLast = (close: () => Promise<void>) => closers.splice(closers.length - closeLast.length, 0, close);
   const shutdown = onShutdown(logger, config.worker.shutdownTimeout + 5_000, closers);
+  if (signalsTaken()) return await shutdown(130);
+  const [{ createBotContext }, { startChat }] = await Promise.all([import('./bot/context.js'), import('./bot/chat.js')]);
   if (withWorker) {
     const { startWorker } = await import('./worker/start.js');
     const running = await startWorker(config, hostFor(config, flags), logger, await loadJobs());

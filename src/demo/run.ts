@@ -34,7 +34,7 @@ const OVERRIDES = ['LABOPS_REDIS_URL', 'LABOPS_REDIS_PREFIX', 'LABOPS_DATABASE_U
  * "vision" model run by script engines, and LiteLLM's database and config.yaml seeded with the
  * incident. Leftovers of an earlier run in `dir` are stopped and removed first.
  */
-export async function startDemo(base: Config, opts: { dir?: string; logger: Logger }): Promise<RunningDemo> {
+export async function startDemo(base: Config, opts: { dir?: string; logger: Logger; signal?: AbortSignal }): Promise<RunningDemo> {
   assertPlainConnections(base);
   const dir = resolve(opts.dir ?? join(tmpdir(), `labops-demo-${userInfo().uid}`));
   const tag = demoTag(dir);
@@ -65,7 +65,7 @@ export async function startDemo(base: Config, opts: { dir?: string; logger: Logg
     await endTagged(tag);
   };
   try {
-    const signal = AbortSignal.timeout(60_000);
+    const signal = AbortSignal.any([AbortSignal.timeout(60_000), ...(opts.signal ? [opts.signal] : [])]);
     await Promise.all(
       engines
         .filter(({ ref }) => (STARTED_AT_LAUNCH as readonly string[]).includes(ref.name))
