@@ -1,5 +1,6 @@
 import { defineCommand } from '../src/bot/define-command.js';
-import { info, table, type Reply } from '../src/core/reply.js';
+import { undoActions, undoLine } from '../src/bot/repair/undo-actions.js';
+import { info, table, type Action, type Reply } from '../src/core/reply.js';
 
 export default defineCommand({
   name: 'log',
@@ -27,7 +28,7 @@ export default defineCommand({
           ]),
         ),
       ],
-      { data: { entries: rows } },
+      { data: { entries: rows }, ...withActions(undoActions(rows)) },
     );
   },
 });
@@ -41,6 +42,10 @@ function describe(command: string, args: Record<string, unknown>, kind: string):
 
 /** A LiteLLM repair that applied keeps its before-image: the line that undoes it. */
 function undoOf(detail: unknown, outcome: string): string {
-  const undo = (detail as { undo?: unknown } | undefined)?.undo;
-  return outcome === 'ok' && typeof undo === 'string' ? ` — undo: ${undo}` : '';
+  const undo = undoLine(detail);
+  return outcome === 'ok' && undo ? ` — undo: ${undo}` : '';
+}
+
+function withActions(actions: Action[]): { actions?: Action[] } {
+  return actions.length > 0 ? { actions } : {};
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { deriveKeys, encryptValue, type WriteFormat } from '../src/litellm/crypto.js';
 import { draftEncryptedProviders } from '../src/worker/repair/encrypted-providers.js';
+import { draftModelLimits } from '../src/worker/repair/model-limits.js';
 import { draftRename } from '../src/worker/repair/rename.js';
 import { toDbModel, type DbState, type RawRow } from '../src/worker/repair/state.js';
 import { addPair, applySplices, parse } from '../src/worker/repair/yaml-splice.js';
@@ -76,5 +77,27 @@ list:
     expect(draft.rows[0]!.after!.param_value).toEqual({ fallbacks: [{ b: ['chat-x-vllm'] }], num_retries: 2 });
     expect(() => draftRename(s, { path: 'c.yaml', text: yaml }, 'old-x', 'Bad Name', 'labops')).toThrow(/does not follow/);
     expect(() => draftRename(s, { path: 'c.yaml', text: yaml }, 'old-x', 'alias', 'labops')).toThrow();
+  });
+});
+
+describe('model-limits, drawn from the rows', () => {
+  const local = (id: string, name: string, extra: Record<string, unknown>) => row(id, name, { model: encryptValue('openai/x', keys), api_base: encryptValue('http://127.0.0.1:8000/v1', keys), ...extra });
+  const rules = (overwrite: boolean) => ({ timeout: 120, visionMaxTokens: 4096, rpmOf: (n: string) => (n === 'chat-a-vllm' ? 60 : 30), vision: new Set(['vision-v-ollama']), overwrite });
+  const s = state(local('a', 'chat-a-vllm', {}), local('v', 'vision-v-ollama', { timeout: 300 }), row('c', 'gpt-cloud', { model: encryptValue('openai/gpt', keys) }));
+
+  it('gives each local model what it lacks: rpm from the inventory, max_tokens to vision models; cloud models and set values alone', () => {
+    const draft = draftModelLimits(s, null, keys, rules(false), 'labops');
+    expect(draft.changes.map((c) => `${c.subject} ${c.field} ${c.before} → ${c.after}`)).toEqual([
+      'chat-a-vllm (a) litellm_params.timeout null → 120',
+      'chat-a-vllm (a) litellm_params.rpm null → 60',
+      'vision-v-ollama (v) litellm_params.rpm null → 30',
+      'vision-v-ollama (v) litellm_params.max_tokens null → 4096',
+    ]);
+    expect(draft.models).toEqual(['chat-a-vllm', 'vision-v-ollama']);
+  });
+
+  it('replaces set values with overwrite', () => {
+    const draft = draftModelLimits(s, null, keys, rules(true), 'labops');
+    expect(draft.changes.find((c) => c.subject === 'vision-v-ollama (v)' && c.field === 'litellm_params.timeout')).toMatchObject({ before: '300', after: '120' });
   });
 });

@@ -1,12 +1,14 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deriveKeys, encryptValue } from '../src/litellm/crypto.js';
 import type { CliProcess } from './support/cli.js';
 import { REDIS_URL } from './support/env.js';
 import { fakeDecrypt } from './support/fake-litellm.js';
 import { startModelServer, type ModelServer } from './support/litellm-lab.js';
+import { waitFor } from './support/engines-helpers.js';
 import { collectNotices, jobRows, type ExecJson } from './support/lifecycle-lab.js';
 import { createProxyLab, EMBEDDER, encryptParams, HERMES, MASTER_KEY, UPSTREAM_KEY, type ProxyLab } from './support/proxy-lab.js';
 
@@ -36,12 +38,12 @@ model_list:
       api_base: ${embedderBase}
       api_key: ${LITERAL_KEY}   # a literal key: never shown
       timeout: 120
-  # --- cloud
+  # cloud models (no api_base)
   - model_name: qwen3-coder-480b-cloud
     litellm_params: { model: openrouter/qwen/qwen3-coder, api_key: os.environ/OPENROUTER_API_KEY }
 router_settings:
   fallbacks:
-    - chat-default: [qwen3-coder-480b-cloud]
+    - chat-default: ["qwen3-coder-480b-cloud"]
     - ollama-mistral: [chat-default]        # keep this comment
   context_window_fallbacks: [{"ollama-mistral": ["chat-default"]}]
   model_group_alias:
@@ -87,6 +89,8 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
     // the incident: the provider written under another key; the model has no provider prefix, the api_base is local
     await lab.db.insertModel({ model_id: 'db-mistral', model_name: 'chat-mistral-7b-ollama', litellm_params: { ...encryptParams({ model: 'mistral-7b', ...local }, SALT), custom_llm_provider: encryptValue('ollama_chat', deriveKeys(OTHER_SALT)) } });
     await lab.db.insertModel({ model_id: 'db-double', model_name: 'chat-double-vllm', litellm_params: { ...encryptParams({ model: 'hosted_vllm/x', ...local, timeout: 60 }, SALT), custom_llm_provider: encryptValue(encryptValue('hosted_vllm', keys), keys) }, paramsAsJsonString: true });
+    // the old name in the DB too: a rename writes this row and LiteLLM_Config's in one transaction
+    await lab.db.insertModel({ model_id: 'db-old-name', model_name: 'ollama-mistral', litellm_params: encryptParams({ model: 'openai/mistral-7b', ...local, timeout: 120 }, SALT) });
     // nothing readable names a provider: left alone
     await lab.db.insertModel({ model_id: 'db-lost', model_name: 'chat-lost-cloud', litellm_params: { ...encryptParams({ model: 'gpt-x', api_base: 'https://api.example.com/v1' }, OTHER_SALT), custom_llm_provider: encryptValue('openai', deriveKeys(OTHER_SALT)) } });
     await lab.db.setConfigRow('router_settings', { fallbacks: [{ 'ollama-mistral': ['chat-default'] }, { 'chat-default': ['qwen3-coder-480b-cloud'] }], num_retries: 2 });
@@ -172,22 +176,38 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
     expect(r.data.verification.doctor).toEqual([]);
     const again = await exec('/repair kind:admin-user');
     expect(again.title).toBe('Nothing to repair on gpu-1: admin-user would change nothing.');
+    // its undo deletes exactly the row it inserted
+    expect((await exec(`/repair kind:undo audit:${r.data.auditId}`)).code).toBe(0);
+    expect(await lab.db.query(`SELECT 1 FROM "LiteLLM_UserTable"`)).toEqual([]);
   });
 
-  it('a second repair while one holds the proxy is refused, with who holds it', async () => {
+  it('a second repair while one is applying is refused, with who holds it', async () => {
+    // another session holds LiteLLM_Config's rows: the first repair waits inside its apply, holding the proxy
+    const blocker = new pg.Client({ connectionString: lab.db.url });
+    await blocker.connect();
     const redis = new Redis(REDIS_URL);
+    let first: Promise<RepairJson> | undefined;
     try {
-      await redis.set(`${lab.prefix}:repair-lock:gpu-1`, JSON.stringify({ jobId: '77', who: 'alice', kind: 'rename', since: Date.now() }), 'PX', 60_000);
-      const r = await exec('/repair kind:model-limits');
-      expect(r.code).toBe(2);
-      expect(r.title).toMatch(/^Another repair is running on the proxy of gpu-1: rename by alice \(job 77, since/);
+      await blocker.query('BEGIN');
+      await blocker.query(`SELECT 1 FROM "LiteLLM_Config" FOR UPDATE`);
+      first = exec('/repair kind:model-limits');
+      await waitFor(() => redis.get(`${lab.prefix}:repair-lock:gpu-1`), 30_000, 'the first repair holding the proxy');
+      const second = await exec('/repair kind:rename model:ollama-mistral to:chat-mistral-small-ollama');
+      expect(second.code, second.raw).toBe(2);
+      expect(second.title).toMatch(/^Another repair is running on the proxy of gpu-1: model-limits by \S+ \(job \S+, since \d\d:\d\d:\d\d UTC\)\. Nothing was changed\.$/);
     } finally {
-      await redis.del(`${lab.prefix}:repair-lock:gpu-1`);
+      await blocker.query('ROLLBACK');
+      await blocker.end();
       redis.disconnect();
     }
+    const done = await first;
+    expect(done.code, done.raw).toBe(0);
+    // back to where the lab was, for the tests below
+    expect((await exec(`/repair kind:undo audit:${done.data.auditId}`)).code).toBe(0);
+    expect(readFileSync(lab.configPath, 'utf8')).toBe(initialFile);
   });
 
-  it('a failure on the last row leaves the database and config.yaml as they were', async () => {
+  it('a failure on the last row (after a model row was written) leaves the database and config.yaml as they were', async () => {
     const before = await rows();
     const file = readFileSync(lab.configPath, 'utf8');
     await lab.db.query(`CREATE FUNCTION refuse_config() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure' USING ERRCODE = '23514'; END $$ LANGUAGE plpgsql`);
@@ -211,6 +231,7 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
     writeFileSync(longPath, text);
     const before = await rows();
     const settings = await lab.db.query(`SELECT param_value::text AS v FROM "LiteLLM_Config" ORDER BY param_name`);
+    const leftovers = readdirSync(dirname(lab.configPath)).filter((f) => f.includes('.labops-'));
     outputs.push(worker.stdout, worker.stderr);
     await worker.stop();
     worker = await lab.startWorker({}, { configPath: longPath });
@@ -221,7 +242,7 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
       expect(readFileSync(longPath, 'utf8')).toBe(text);
       expect(await rows()).toEqual(before);
       expect(await lab.db.query(`SELECT param_value::text AS v FROM "LiteLLM_Config" ORDER BY param_name`)).toEqual(settings);
-      expect(readdirSync(dirname(lab.configPath)).filter((f) => f.includes('.labops-'))).toEqual([]);
+      expect(readdirSync(dirname(lab.configPath)).filter((f) => f.includes('.labops-'))).toEqual(leftovers);
     } finally {
       outputs.push(worker.stdout, worker.stderr);
       await worker.stop();
@@ -232,6 +253,7 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
   let renameAudit = '';
   it('rename: every reference in config.yaml and LiteLLM_Config, and nothing else', async () => {
     const file = readFileSync(lab.configPath, 'utf8');
+    const backups = readdirBackups();
     const r = await exec('/repair kind:rename model:ollama-mistral to:chat-mistral-small-ollama');
     expect(r.code, r.raw).toBe(0);
     renameAudit = r.data.auditId;
@@ -241,13 +263,14 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
     const changed = a.map((line, i) => [line, b[i]]).filter(([x, y]) => x !== y);
     expect(changed).toEqual(a.filter((l) => l.includes('ollama-mistral')).map((l) => [l, l.replaceAll('ollama-mistral', 'chat-mistral-small-ollama')]));
     expect(changed).toHaveLength(4);
+    expect(await lab.db.query(`SELECT model_name FROM "LiteLLM_ProxyModelTable" WHERE model_id = 'db-old-name'`)).toEqual([{ model_name: 'chat-mistral-small-ollama' }]);
     const [settings] = await lab.db.query<{ v: unknown }>(`SELECT param_value AS v FROM "LiteLLM_Config" WHERE param_name = 'router_settings'`);
     expect(settings!.v).toEqual({ fallbacks: [{ 'chat-mistral-small-ollama': ['chat-default'] }, { 'chat-default': ['qwen3-coder-480b-cloud'] }], num_retries: 2 });
     const findings = await doctor();
     expect(findings.filter((f) => f.startsWith('model-name') || f.startsWith('fallback-dangling'))).toEqual([]);
     lab.proxy.reloadConfig();
     expect(await chat('chat-mistral-small-ollama')).toBe(200);
-    expect(readdirBackups()).toHaveLength(1);
+    expect(readdirBackups().filter((f) => !backups.includes(f))).toEqual([`${basename(lab.configPath)}.labops-${renameAudit}.bak`]);
   });
 
   const readdirBackups = () => readdirSync(dirname(lab.configPath)).filter((f) => f.includes('.labops-') && f.endsWith('.bak'));
@@ -283,6 +306,9 @@ describe('/repair of the LiteLLM proxy: plan, confirm, apply, verify, undo', () 
     const log = await lab.execText('/log n:100', ['--as', 'viewer']);
     outputs.push(log.stdout, log.stderr);
     expect(log.stdout, log.stdout).toContain(`undo: /repair kind:undo audit:${renameAudit}`);
+    const logJson = await lab.exec('/log n:100', ['--as', 'viewer']);
+    expect(logJson.actions).toHaveLength(3);
+    expect(logJson.actions[0]).toEqual({ label: expect.stringMatching(/^Undo undo \(/), command: 'repair', options: { kind: 'undo', audit: expect.any(String) }, style: 'danger' });
     const all = [...outputs, worker.stdout, worker.stderr, audit, JSON.stringify(notices.notices)].join('\n');
     for (const secret of lab.secrets) expect(all).not.toContain(secret);
   });

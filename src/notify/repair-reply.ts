@@ -20,12 +20,15 @@ export function skippedBlocks(plan: Pick<LiteLLMPlan, 'skipped'>): Block[] {
 export function litellmRepairReply(result: LiteLLMResult, who: string): Reply {
   const v = result.verification;
   const smokeFailed = (v.smoke ?? []).filter((s) => !s.ok);
-  const verified = v.doctor.length === 0 && smokeFailed.length === 0;
+  // a finding about a row the repair listed as left alone is expected, not a failed verification
+  const leftAlone = (subject: string) => result.skipped.some((k) => k.subject === subject || k.subject.startsWith(`${subject} (`));
+  const verified = v.doctor.every((f) => leftAlone(f.subject)) && smokeFailed.length === 0;
+  const verdict = !verified ? 'verification found problems' : v.smoke === null ? 'verified by /doctor (smoke not run)' : 'verified';
   const n = result.changes.length;
   const what = result.kind === 'undo' ? 'Undo' : `Repair ${result.kind}`;
-  const title = `${what} applied on ${result.host} by ${who}: ${n} change${n === 1 ? '' : 's'}${verified ? ', verified' : ', verification found problems'}`;
+  const title = `${what} applied on ${result.host} by ${who}: ${n} change${n === 1 ? '' : 's'}, ${verdict}`;
   const lines = [
-    v.doctor.length === 0 ? `/doctor (${v.checks.join(', ') || 'none'}): nothing found` : `/doctor still finds: ${v.doctor.map((f) => `${f.check} ${f.subject}: ${f.message}`).join('; ')}`,
+    v.doctor.length === 0 ? `/doctor (${v.checks.join(', ') || 'none'}): nothing found` : `/doctor still finds: ${v.doctor.map((f) => `${f.check} ${f.subject}${leftAlone(f.subject) ? ' (left alone)' : `: ${f.message}`}`).join('; ')}`,
     v.smoke === null ? `smoke: not run (${v.smokeSkipped ?? 'proxy not reachable'})` : v.smoke.length === 0 ? 'smoke: no model to ask' : `smoke: ${v.smoke.map((s) => `${s.model} ${s.ok ? `ok (${s.detail})` : `FAILED (${s.detail})`}`).join('; ')}`,
     `Audit ${result.auditId}; undo with ${result.undo}`,
   ];

@@ -81,9 +81,15 @@ export async function applyLiteLLMRepair(ctx: WorkerContext, job: JobRun<unknown
     image: seal(image, sealKeys(ctx)),
   });
   await job.progress('verifying: /doctor checks and a smoke of the touched models');
-  const verification = await verifyRepair(ctx, draft, signal);
+  // applied and committed: a verification or a post that fails is reported, never turned into a failed repair
+  const verification = await verifyRepair(ctx, draft, signal).catch((err: unknown) => ({
+    doctor: [],
+    checks: draft.checks,
+    smoke: null,
+    smokeSkipped: `the verification itself failed: ${redact(errorMessage(err))}`,
+  }));
   const result: LiteLLMResult = { kind: repair.kind, host: ctx.hostName, jobId: job.id, auditId: job.auditId, undo, changes: draft.changes, skipped: draft.skipped, verification };
-  await ctx.notify.post('log', litellmRepairReply(result, who));
+  await ctx.notify.post('log', litellmRepairReply(result, who)).catch((err: unknown) => ctx.logger.warn({ err: redact(errorMessage(err)), auditId: job.auditId }, 'could not post the repair to the log channel'));
   return result;
 }
 
