@@ -7,6 +7,7 @@ import tseslint from 'typescript-eslint';
  *   bot only     src/bot, src/chat, commands/
  *   worker only  src/worker, src/engines, src/gpu, src/host, src/process, src/litellm, src/init, jobs/
  *   shared       src/core, src/config, src/contracts, src/queue, src/redis, src/db, src/audit, src/notify, src/alerts, src/state
+ *   demo         src/demo: the lab `labops demo` starts (may use worker code such as src/process, never the chat side)
  * Shared code imports neither side; a side never imports the other; nothing in src/ imports
  * commands/ or jobs/ (src/cli.ts, the composition root, loads them by path). Each library that
  * talks to the outside has one home: discord.js in src/chat/discord, BullMQ in src/queue, pg in
@@ -64,6 +65,8 @@ export default tseslint.config(
   boundary(['src/queue/**'], { ...sideRule.shared, allow: ['bullmq'] }),
   boundary(['src/redis/**'], { ...sideRule.shared, allow: ['ioredis'] }),
   boundary(['src/db/**'], { ...sideRule.shared, allow: ['pg'] }),
+  // `labops demo`: stand-ins of a lab (its LiteLLM stand-in reads its database itself, as LiteLLM does); src/cli.ts runs the bot and worker on top
+  boundary(['src/demo/**'], { folders: [...BOT_FOLDERS, '**/jobs/**'], allow: ['pg'], why: 'The demo builds a lab; src/cli.ts runs the bot and worker on it.' }),
   {
     files: ['test/**', 'bench/**', '*.js', '*.ts'],
     rules: { 'no-restricted-imports': 'off' },

@@ -1,4 +1,5 @@
 import type { AnyCommand } from '../src/chat/command.js';
+import bringup from './bringup.js';
 import doctor from './doctor.js';
 import ack from './ack.js';
 import alerts from './alerts.js';
@@ -15,4 +16,4 @@ import stop from './stop.js';
 import vram from './vram.js';
 
 /** Every slash command, in the order /help lists them. */
-export const commands: readonly AnyCommand[] = [status, models, vram, start, stop, smoke, doctor, repair, jobs, alerts, ack, silence, log, help];
+export const commands: readonly AnyCommand[] = [status, models, vram, start, stop, smoke, doctor, bringup, repair, jobs, alerts, ack, silence, log, help];

@@ -1,4 +1,5 @@
 import type { AnyJob } from '../src/worker/define-job.js';
+import bringup from './bringup.js';
 import doctorRun from './doctor-run.js';
 import modelStart from './model-start.js';
 import modelStop from './model-stop.js';
@@ -9,4 +10,4 @@ import smokeRun from './smoke-run.js';
 import statusSnapshot from './status-snapshot.js';
 
 /** Every job kind a worker processes. */
-export const jobs: readonly AnyJob[] = [statusSnapshot, modelStart, modelStop, repairPlan, repairApply, repairUndo, smokeRun, doctorRun];
+export const jobs: readonly AnyJob[] = [statusSnapshot, modelStart, modelStop, repairPlan, repairApply, repairUndo, smokeRun, doctorRun, bringup];

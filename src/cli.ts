@@ -22,6 +22,7 @@ Usage:
                                         one command; exit 0 ok, 1 failed or declined, 2 usage or permission;
                                         --out writes the reply's file (the /vram chart, a PNG)
   labops config check [<file>]          validate a config file
+  labops demo [--dir <dir>]             a whole lab on this machine (stand-ins seeded with the LiteLLM incident) and the shell on it
   labops init [--out labops.yaml] [--dry-run] [--litellm-config <path>] [--host <name>]
                                         discover this GPU host and write a commented labops.yaml
   labops deploy-commands --guild <id> | --global
@@ -39,6 +40,7 @@ type Flags = {
   role?: string;
   as?: string;
   out?: string;
+  dir?: string;
   'dry-run'?: boolean;
   'litellm-config'?: string;
   yes?: boolean;
@@ -64,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
         yes: { type: 'boolean', short: 'y' },
         json: { type: 'boolean' },
         out: { type: 'string', multiple: true },
+        dir: { type: 'string', multiple: true },
         'dry-run': { type: 'boolean' },
         'litellm-config': { type: 'string', multiple: true },
         guild: { type: 'string', multiple: true },
@@ -115,14 +118,14 @@ async function main(argv: string[]): Promise<number> {
   if (!loaded) return 2;
   const { config } = loaded;
   // the interactive shell (no Discord token): readable log lines above the prompt, warnings and worse only
-  const shellConsole = (verb === 'all' || verb === 'bot' || verb === 'shell') && !config.discord.token;
+  const shellConsole = (verb === 'all' || verb === 'bot' || verb === 'shell' || verb === 'demo') && !config.discord.token;
   const quietConsole = shellConsole && !process.env.LABOPS_LOG_LEVEL;
   const logger = createLogger({
     level: verb === 'exec' || quietConsole ? 'warn' : undefined,
     pretty: shellConsole || (verb === 'exec' && Boolean(process.stderr.isTTY)),
   });
   for (const warning of loaded.warnings) logger.info({ config: loaded.file }, warning);
-  if (shellConsole && loaded.file === EXAMPLE_CONFIG) {
+  if (shellConsole && verb !== 'demo' && loaded.file === EXAMPLE_CONFIG) {
     process.stdout.write(
       'Using the shipped example configuration (examples/labops.yaml). It describes a lab that is not on this machine, so its models will not start here.\n' +
         'On your GPU host, `labops init` writes a labops.yaml from what runs there (see "Start from your own lab" in the README).\n',
@@ -142,6 +145,8 @@ async function main(argv: string[]): Promise<number> {
         return await botAndMaybeWorker(config, logger, flags, false);
       case 'all':
         return await botAndMaybeWorker(config, logger, flags, true);
+      case 'demo':
+        return await demo(config, logger, flags);
       case 'deploy-commands': {
         const { deployCommands } = await import('./chat/discord/deploy.js');
         return await deployCommands(config, logger, { guild: flags.guild, global: Boolean(flags.global) }, { commands: await loadCommands() });
@@ -219,25 +224,63 @@ async function worker(config: LoadedConfig['config'], logger: Logger, flags: Fla
   return await new Promise<number>(() => undefined); // runs until a signal
 }
 
-async function botAndMaybeWorker(config: LoadedConfig['config'], logger: Logger, flags: Flags, withWorker: boolean): Promise<number> {
-  const [{ createBotContext }, { startChat }, { onShutdown }] = await Promise.all([
-    import('./bot/context.js'),
-    import('./bot/chat.js'),
-    import('./core/shutdown.js'),
-  ]);
-  const closers: (() => Promise<void>)[] = [];
+/** `labops demo`: the demo's lab, then bot and worker on it; its lab is stopped last, on /quit or a signal. */
+async function demo(config: LoadedConfig['config'], logger: Logger, flags: Flags): Promise<number> {
+  const { startDemo } = await import('./demo/run.js');
+  // Ctrl-C while the lab starts: what started is stopped before the process ends
+  const starting = new AbortController();
+  const abort = () => starting.abort();
+  process.once('SIGINT', abort).once('SIGTERM', abort);
+  let lab;
+  try {
+    lab = await startDemo(config, { dir: flags.dir, logger, signal: starting.signal });
+  } catch (err) {
+    process.off('SIGINT', abort).off('SIGTERM', abort);
+    if (starting.signal.aborted) return 130;
+    throw err;
+  }
+  process.stdout.write(lab.intro);
+  // from here the shutdown handler stops the lab; a signal that came before it is honoured by it
+  const signalsTaken = () => {
+    process.off('SIGINT', abort).off('SIGTERM', abort);
+    return starting.signal.aborted;
+  };
+  try {
+    return await botAndMaybeWorker(lab.config, logger, { ...flags, host: Object.keys(lab.config.hosts)[0] }, true, [() => lab.stop()], signalsTaken);
+  } catch (err) {
+    await lab.stop();
+    throw err;
+  }
+}
+
+async function botAndMaybeWorker(
+  config: LoadedConfig['config'],
+  logger: Logger,
+  flags: Flags,
+  withWorker: boolean,
+  closeLast: (() => Promise<void>)[] = [],
+  /** called once the shutdown handler is in place; true: a signal came before, so shut down now */
+  signalsTaken: () => boolean = () => false,
+): Promise<number> {
+  const { onShutdown } = await import('./core/shutdown.js');
+  // the closers run in order: chat, worker, bot context, then what the caller must close last
+  const closers: (() => Promise<void>)[] = [...closeLast];
+  const beforeLast = (close: () => Promise<void>) => closers.splice(closers.length - closeLast.length, 0, close);
   const shutdown = onShutdown(logger, config.worker.shutdownTimeout + 5_000, closers);
+  if (signalsTaken()) return await shutdown(130);
+  const [{ createBotContext }, { startChat }] = await Promise.all([import('./bot/context.js'), import('./bot/chat.js')]);
   if (withWorker) {
     const { startWorker } = await import('./worker/start.js');
     const running = await startWorker(config, hostFor(config, flags), logger, await loadJobs());
-    closers.push(() => running.close());
+    beforeLast(() => running.close());
   }
   const ctx = await createBotContext(config, logger, await loadCommands(config));
   const { serveMetrics } = await import('./core/metrics-server.js');
   const metrics = config.metrics.bot ? await serveMetrics(ctx.metrics.registry, config.metrics.bot, logger, 'bot') : null;
   const chat = await startChat(ctx, config, logger, { user: flags.user, role: flags.role ?? flags.as });
   closers.unshift(() => chat.close());
-  closers.push(async () => await metrics?.close(), () => ctx.close());
+  beforeLast(async () => await metrics?.close());
+  beforeLast(() => ctx.close());
   const code = await chat.done;
   return await shutdown(code);
 }

@@ -31,6 +31,8 @@ describe('the linter keeps bot, worker and shared code apart', () => {
     ['src/alerts/x.ts', "import { Redis } from 'ioredis';", /ioredis lives in src\/redis only/],
     ['src/engines/x.ts', "import { execa } from 'execa';", /started by src\/process only/],
     ['src/engines/x.ts', "import { spawn } from 'node:child_process';", /started by src\/process only/],
+    ['src/demo/x.ts', "import { dispatch } from '../chat/dispatch.js';", /The demo builds a lab/],
+    ['src/demo/x.ts', "import { spawn } from 'node:child_process';", /started by src\/process only/],
   ])('%s: %s is refused', async (file, code, message) => {
     expect(await problems(file, `${code}\nexport {};\n`)).toEqual([expect.stringMatching(message)]);
   });
@@ -45,6 +47,8 @@ describe('the linter keeps bot, worker and shared code apart', () => {
     ['src/process/x.ts', "import { execa } from 'execa';"],
     ['commands/x.ts', "import { modelStart } from '../src/contracts/model-start.js';"],
     ['jobs/x.ts', "import { modelStart } from '../src/contracts/model-start.js';"],
+    ['src/demo/x.ts', "import pg from 'pg';"],
+    ['src/demo/x.ts', "import { createEngine } from '../engines/index.js';"],
   ])('%s: %s is allowed', async (file, code) => {
     expect(await problems(file, `${code}\nexport {};\n`)).toEqual([]);
   });
