@@ -33,7 +33,9 @@ function childrenCpuMs(): number {
 export async function measureWorkerCpu(opts: { windowS?: number; warmupS?: number; passesOff?: boolean } = {}): Promise<WorkerCpu> {
   const windowS = opts.windowS ?? 30;
   // passesOff: the same worker with the live state's passes (reconcile, attribution, facts) pushed out of the window, for comparison
-  const lab = benchLab(1, 30, opts.passesOff ? { worker: { stateInterval: '10m', factsInterval: '1h' }, gpu: { appsInterval: '1h' } } : {});
+  // the default heartbeat (5 s), not the 1 s the latency benches use to see workers sooner
+  const worker5s = { heartbeatInterval: '5s' };
+  const lab = benchLab(1, 30, opts.passesOff ? { worker: { ...worker5s, stateInterval: '10m', factsInterval: '1h' }, gpu: { appsInterval: '1h' } } : { worker: worker5s });
   const saved = { ...process.env };
   Object.assign(process.env, lab.env);
   const worker = await startWorker(loadConfig(lab.configFile, {}).config, 'gpu-1', silentLogger(), jobs);

@@ -229,9 +229,10 @@ describe('repair lines and buttons', () => {
     expect(parseRepairLine('/start model:litellm')).toBeNull();
   });
 
-  it('offers a button only for repairs /repair accepts today, one per repair', () => {
+  it('offers a button only for /repair lines, one per repair', () => {
     const f = (repair: string | null): Finding => ({ check: 'smoke', subject: 's', severity: 'error', message: 'm', repair, checked: true, host: 'gpu-1' });
     expect(repairActions([f(repairLines.encryptedProviders()), f(repairLines.bootServices('gpu-1')), f(repairLines.bootServices('gpu-1')), f(null), f('/start model:litellm')])).toEqual([
+      { label: 'Repair encrypted-providers', command: 'repair', options: { kind: 'encrypted-providers' }, style: 'primary' },
       { label: 'Repair boot-services on gpu-1', command: 'repair', options: { kind: 'boot-services', host: 'gpu-1' }, style: 'primary' },
     ]);
   });
