@@ -11,6 +11,7 @@ import type { Logger } from '../core/logger.js';
 import { safeUrl } from '../core/redact.js';
 import { createEngine, waitHealthy } from '../engines/index.js';
 import { commandClient, ensureRedis, redisTarget } from '../redis/connection.js';
+import { deletePrefix } from '../redis/delete-prefix.js';
 import { CLOUD, DEMO_HOST, EMBEDDER, HERMES, labopsConfig, labopsConfigPath, litellmConfig, litellmConfigPath, OLD_NAME, PROXY, STARTED_AT_LAUNCH, VISION, type DemoPorts } from './lab.js';
 import { endTagged } from './processes.js';
 import { resetDemoDatabase, withSearchPath } from './seed.js';
@@ -127,12 +128,7 @@ async function deleteKeys(base: Config, prefix: string): Promise<void> {
   const redis = commandClient(redisTarget(base.redis));
   try {
     await ensureRedis(redis, base.redis.url, 5_000);
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deletePrefix(redis, prefix);
   } finally {
     redis.disconnect();
   }
