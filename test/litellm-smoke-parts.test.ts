@@ -109,7 +109,7 @@ describe('/smoke\'s answer', () => {
       result(
         [
           row({ model: 'chat-default', kind: 'group', servedBy: 'qwen3-coder-480b-cloud', fallback: true, note: 'fallback: local chat-hermes is stopped' }),
-          row({ model: 'chat-hermes', ok: null, status: null, latencyMs: null, servedBy: null, note: 'stopped: not tested (start:true starts it first)' }),
+          row({ model: 'chat-hermes', ok: null, status: null, latencyMs: null, servedBy: null, note: 'stopped: not tested (/start it, or /smoke start:true)' }),
           row({ model: 'chat-mistral', ok: false, status: 500, servedBy: null, error: 'litellm.BadRequestError: LLM Provider NOT provided' }),
         ],
         { skipped: [{ model: 'embeddings-default', host: 'gpu-1', reason: 'not in /v1/models as embeddings-default' }] },

@@ -116,7 +116,7 @@ describe('/smoke through the proxy, end to end', () => {
     expect(row(r, 'chat-qwen2.5-0.5b-vllm')).toMatchObject({ servedBy: 'chat-qwen2.5-0.5b-vllm', fallback: false });
     expect(row(r, 'vision-qwen3-vl-4b-ollama')).toMatchObject({ servedBy: 'vision-qwen3-vl-4b-ollama', status: 200 });
     expect(row(r, 'qwen3-coder-480b-cloud')).toMatchObject({ servedBy: 'qwen3-coder-480b-cloud' });
-    expect(row(r, 'embeddings-arctic-embed-m')).toMatchObject({ status: null, note: 'stopped: not tested (start:true starts it first)' });
+    expect(row(r, 'embeddings-arctic-embed-m')).toMatchObject({ status: null, note: 'stopped: not tested (/start it, or /smoke start:true)' });
     const mistral = row(r, 'chat-mistral-7b-ollama');
     expect(mistral).toMatchObject({ status: 500, servedBy: null });
     expect(mistral.error).toContain('LLM Provider NOT provided');
@@ -159,7 +159,7 @@ describe('/smoke through the proxy, end to end', () => {
     const stopped = await lab.exec(`/stop ${HERMES}`, ['--as', 'operator', '--yes']);
     expect(stopped.code, stopped.raw).toBe(0);
     const r = await smoke();
-    expect(row(r, HERMES)).toMatchObject({ ok: null, status: null, note: 'stopped: not tested (start:true starts it first)' });
+    expect(row(r, HERMES)).toMatchObject({ ok: null, status: null, note: 'stopped: not tested (/start it, or /smoke start:true)' });
     expect(row(r, 'chat-default')).toMatchObject({ ok: true, status: 200, servedBy: 'qwen3-coder-480b-cloud', fallback: true, note: `fallback: local ${HERMES} is stopped` });
     expect(lab.servers('hermes-3-llama-3.1-8b')).toEqual([]); // never started by a smoke
   });

@@ -58,7 +58,7 @@ export async function runSmoke(ctx: WorkerContext, payload: SmokePayload, signal
     const base = { model: target.name, kind: target.kind, host: target.host, requested: target.requested, type };
     let row: SmokeRow;
     if (target.kind === 'model' && states.get(target.name) === 'stopped') {
-      row = { ...base, ok: null, status: null, latencyMs: null, servedBy: null, servedById: null, fallback: false, note: 'stopped: not tested (start:true starts it first)', error: null, at: Date.now() };
+      row = { ...base, ok: null, status: null, latencyMs: null, servedBy: null, servedById: null, fallback: false, note: 'stopped: not tested (/start it, or /smoke start:true)', error: null, at: Date.now() };
     } else if (proxyProblem) {
       row = { ...base, ok: false, status: null, latencyMs: null, servedBy: null, servedById: null, fallback: false, note: null, error: proxyProblem, at: Date.now() };
     } else {
