@@ -55,17 +55,25 @@ export interface SampleBatch {
 
 const encode = (s: StoredSample) => JSON.stringify({ t: s.t, u: s.usedMiB, ...(s.byModel && Object.keys(s.byModel).length ? { m: s.byModel } : {}) });
 
-/** Writes a batch of samples in one round trip, trimming each set by age and by count. */
-export async function writeSamples(redis: Redis, prefix: string, host: string, batch: SampleBatch): Promise<void> {
+/**
+ * Writes a batch of samples in one round trip. With `housekeeping` (the default) each set it writes
+ * is also trimmed by age and by count and the host's GPU list and the keys' expiry are renewed; a
+ * writer of one sample a second may do that every few seconds instead (the caps leave room for it).
+ */
+export async function writeSamples(redis: Redis, prefix: string, host: string, batch: SampleBatch, opts: { housekeeping?: boolean } = {}): Promise<void> {
+  const housekeeping = opts.housekeeping ?? true;
   const multi = redis.multi();
   const add = (res: Resolution, gpu: number, s: StoredSample) => {
     const k = vramKeys.samples(prefix, host, gpu, res);
+    multi.zadd(k, s.t, encode(s));
+    // the per-minute sets are trimmed on every write: it is once a minute
+    if (!housekeeping && res === 'fine') return;
     const [keep, cap] = res === 'fine' ? [FINE_KEEP_MS, FINE_CAP] : [COARSE_KEEP_MS, COARSE_CAP];
-    multi.zadd(k, s.t, encode(s)).zremrangebyscore(k, '-inf', `(${s.t - keep}`).zremrangebyrank(k, 0, -(cap + 1)).pexpire(k, KEY_TTL_MS);
+    multi.zremrangebyscore(k, '-inf', `(${s.t - keep}`).zremrangebyrank(k, 0, -(cap + 1)).pexpire(k, KEY_TTL_MS);
   };
   for (const [gpu, s] of batch.fine) add('fine', gpu, s);
   for (const [gpu, s] of batch.coarse) add('coarse', gpu, s);
-  if (batch.coarse.size > 0 || batch.fine.size > 0) multi.set(vramKeys.gpus(prefix, host), JSON.stringify(batch.gpus), 'PX', KEY_TTL_MS);
+  if (housekeeping || batch.coarse.size > 0) multi.set(vramKeys.gpus(prefix, host), JSON.stringify(batch.gpus), 'PX', KEY_TTL_MS);
   await multi.exec();
 }
 

@@ -19,6 +19,8 @@ export interface HistoryRecorderOptions {
 
 /** batches kept while Redis is slow or away; beyond this, per-second samples are dropped (minutes are kept) */
 const MAX_PENDING = 120;
+/** how often the per-second sets are trimmed and the GPU list renewed (not on each sample: an idle worker stays cheap) */
+const HOUSEKEEPING_EVERY_MS = 10_000;
 
 /**
  * Writes the host's VRAM history from the streaming sampler: each sample is downsampled and
@@ -31,6 +33,7 @@ export class VramHistoryRecorder {
   private unsubscribe: (() => void) | null = null;
   private writing: Promise<void> | null = null;
   private lastGpus: GpuInfo[] = [];
+  private lastHousekeeping = 0;
   private readonly errors;
 
   constructor(private readonly opts: HistoryRecorderOptions) {
@@ -87,7 +90,11 @@ export class VramHistoryRecorder {
   private async writeAll(): Promise<void> {
     for (let batch = this.pending[0]; batch; batch = this.pending[0]) {
       try {
-        await writeSamples(this.opts.redis, this.opts.prefix, this.opts.host, batch);
+        const now = Date.now();
+        // the first write of a worker does it all, so the GPU list is there at once
+        const housekeeping = now - this.lastHousekeeping >= HOUSEKEEPING_EVERY_MS || !this.unsubscribe;
+        await writeSamples(this.opts.redis, this.opts.prefix, this.opts.host, batch, { housekeeping });
+        if (housekeeping) this.lastHousekeeping = now;
         this.errors.reset();
         this.pending.shift();
       } catch (err) {
