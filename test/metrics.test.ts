@@ -191,7 +191,7 @@ describe('the bot /metrics', () => {
   let server: MetricsServer;
 
   beforeAll(async () => {
-    lab = createTestLab({ local: { defaultRole: 'viewer', users: {} } });
+    lab = createTestLab({ local: { defaultRole: 'viewer', users: {} }, extra: { metrics: { worker: false, bot: '127.0.0.1:0' } } });
     const { config } = loadConfig(lab.configFile, lab.env);
     ctx = await createBotContext(config, pino({ level: 'silent' }), commands);
     server = (await serveMetrics(ctx.metrics.registry, { host: '127.0.0.1', port: 0 }, silentLogger(), 'bot'))!;

@@ -66,7 +66,7 @@ export async function createBotContext(config: Config, logger: Logger, commands:
     audit,
     footprints: new FootprintStore(db),
     notify,
-    metrics: botMetrics({ notifyDepth: () => notify.depth() }),
+    metrics: botMetrics({ notifyDepth: () => notify.depth(), processMetrics: Boolean(config.metrics.bot) }),
     async close() {
       await audit.flush().catch(() => undefined);
       await Promise.allSettled([jobs.close(), notify.close(), audit.close()]);

@@ -10,9 +10,10 @@ export interface BotMetrics {
 }
 
 /** The bot's Prometheus metrics, in a registry of its own; the notify queue's depth is read when scraped. */
-export function botMetrics(opts: { notifyDepth: () => Promise<number> }): BotMetrics {
+export function botMetrics(opts: { notifyDepth: () => Promise<number>; processMetrics?: boolean }): BotMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'labops_bot_' });
+  // prom-client's process metrics watch the event loop and GC: only where /metrics is served
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'labops_bot_', eventLoopMonitoringPrecision: 100 });
   const commands = new Counter({ name: 'labops_commands_total', help: 'Commands run, by name, outcome and adapter (discord, shell, exec)', labelNames: ['command', 'outcome', 'adapter'], registers: [registry] });
   const durations = new Histogram({
     name: 'labops_command_duration_seconds',

@@ -13,6 +13,8 @@ export interface WorkerMetricsOptions {
   redis: Redis;
   prefix: string;
   alerts: Pick<AlertStore, 'list'>;
+  /** prom-client's process metrics (CPU, memory, event loop, GC): only where /metrics is served (default true) */
+  processMetrics?: boolean;
 }
 
 export interface WorkerMetrics {
@@ -31,7 +33,7 @@ export function workerMetrics(opts: WorkerMetricsOptions): WorkerMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ host: opts.host });
   // the event-loop delay monitor wakes the process every eventLoopMonitoringPrecision ms: 100, not 10, keeps an idle worker idle
-  collectDefaultMetrics({ register: registry, prefix: 'labops_worker_', eventLoopMonitoringPrecision: 100 });
+  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'labops_worker_', eventLoopMonitoringPrecision: 100 });
   let gpus: GpuInfo[] = [];
   const unsubscribe = opts.monitor.onSample((s) => {
     if (s.available) gpus = s.gpus;

@@ -44,7 +44,7 @@ export async function startWorker(config: Config, hostName: string, logger: Logg
   ctx.gpu.start();
   await live.start();
   void ctx.facts.prime().catch((err: unknown) => log.warn({ err }, 'could not read host facts'));
-  const metrics = workerMetrics({ host: hostName, monitor: ctx.gpu, redis: ctx.redis, prefix: ctx.prefix, alerts: new RedisAlertStore(ctx.redis, ctx.prefix) });
+  const metrics = workerMetrics({ host: hostName, monitor: ctx.gpu, redis: ctx.redis, prefix: ctx.prefix, alerts: new RedisAlertStore(ctx.redis, ctx.prefix), processMetrics: Boolean(config.metrics.worker) });
   const metricsServer = config.metrics.worker ? await serveMetrics(metrics.registry, config.metrics.worker, log, 'worker') : null;
   const worker = new HostWorker({
     host: hostName,
